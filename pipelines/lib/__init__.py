@@ -1,0 +1,1 @@
+"""Pure helpers shared by the generator, ingestion and quality code (no Dagster here)."""
