@@ -1,0 +1,45 @@
+{#- Engine-specific SQL behind adapter.dispatch('…', 'onegrid'): duckdb__ implementations, with
+    default__ ones written for Spark SQL (the other engine we keep in mind). -#}
+
+{# `alias.*` without some columns #}
+{% macro star_except(alias, cols) -%}{{ return(adapter.dispatch('star_except', 'onegrid')(alias, cols)) }}{%- endmacro %}
+{% macro duckdb__star_except(alias, cols) -%}{{ alias }}.* exclude ({{ cols | join(', ') }}){%- endmacro %}
+{% macro default__star_except(alias, cols) -%}{{ alias }}.* except ({{ cols | join(', ') }}){%- endmacro %}
+
+{# true when a list/array column contains a value; false (not null) for a null list #}
+{% macro list_has(list_expr, value) -%}{{ return(adapter.dispatch('list_has', 'onegrid')(list_expr, value)) }}{%- endmacro %}
+{% macro duckdb__list_has(list_expr, value) -%}coalesce(list_contains({{ list_expr }}, {{ value }}), false){%- endmacro %}
+{% macro default__list_has(list_expr, value) -%}coalesce(array_contains({{ list_expr }}, {{ value }}), false){%- endmacro %}
+
+{# length of a list/array column (0 for null) #}
+{% macro list_len(list_expr) -%}{{ return(adapter.dispatch('list_len', 'onegrid')(list_expr)) }}{%- endmacro %}
+{% macro duckdb__list_len(list_expr) -%}coalesce(len({{ list_expr }}), 0){%- endmacro %}
+{% macro default__list_len(list_expr) -%}coalesce(size({{ list_expr }}), 0){%- endmacro %}
+
+{# split a delimited string into rows: returns a relation fragment `(key, item)` #}
+{% macro split_to_rows(relation, key_col, text_col, delimiter) -%}{{ return(adapter.dispatch('split_to_rows', 'onegrid')(relation, key_col, text_col, delimiter)) }}{%- endmacro %}
+{% macro duckdb__split_to_rows(relation, key_col, text_col, delimiter) -%}
+select {{ key_col }} as split_key, trim(unnest(string_split({{ text_col }}, '{{ delimiter }}'))) as item
+from {{ relation }} where {{ text_col }} is not null
+{%- endmacro %}
+{% macro default__split_to_rows(relation, key_col, text_col, delimiter) -%}
+select {{ key_col }} as split_key, trim(item) as item
+from {{ relation }} lateral view explode(split({{ text_col }}, '{{ delimiter }}')) t as item
+where {{ text_col }} is not null
+{%- endmacro %}
+
+{# timestamp + N fractional hours #}
+{% macro add_hours(ts, hours) -%}{{ return(adapter.dispatch('add_hours', 'onegrid')(ts, hours)) }}{%- endmacro %}
+{% macro duckdb__add_hours(ts, hours) -%}({{ ts }} + to_microseconds(cast(round(({{ hours }}) * 3600e6) as bigint))){%- endmacro %}
+{% macro default__add_hours(ts, hours) -%}timestamp_micros(unix_micros({{ ts }}) + cast(round(({{ hours }}) * 3600e6) as bigint)){%- endmacro %}
+
+{# hours between two timestamps (b - a), fractional #}
+{% macro hours_between(a, b) -%}{{ return(adapter.dispatch('hours_between', 'onegrid')(a, b)) }}{%- endmacro %}
+{% macro duckdb__hours_between(a, b) -%}(epoch({{ b }}) - epoch({{ a }})) / 3600.0{%- endmacro %}
+{% macro default__hours_between(a, b) -%}(unix_micros({{ b }}) - unix_micros({{ a }})) / 3600e6{%- endmacro %}
+
+{# UTC timestamp to China local time (UTC+8, no DST) #}
+{% macro utc_to_cst(ts) -%}{{ dbt.dateadd('hour', 8, ts) }}{%- endmacro %}
+
+{# median-free share helper: numerator / denominator, null when denominator is 0 #}
+{% macro safe_ratio(num, den) -%}case when ({{ den }}) > 0 then cast({{ num }} as double) / ({{ den }}) end{%- endmacro %}
