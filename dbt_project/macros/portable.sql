@@ -43,3 +43,29 @@ where {{ text_col }} is not null
 
 {# median-free share helper: numerator / denominator, null when denominator is 0 #}
 {% macro safe_ratio(num, den) -%}case when ({{ den }}) > 0 then cast({{ num }} as double) / ({{ den }}) end{%- endmacro %}
+
+{# true when text is exactly n ASCII digits #}
+{% macro is_digits(col, n) -%}{{ return(adapter.dispatch('is_digits', 'onegrid')(col, n)) }}{%- endmacro %}
+{% macro duckdb__is_digits(col, n) -%}coalesce(regexp_full_match({{ col }}, '[0-9]{{ '{' ~ n ~ '}' }}'), false){%- endmacro %}
+{% macro default__is_digits(col, n) -%}coalesce({{ col }} rlike '^[0-9]{{ '{' ~ n ~ '}' }}$', false){%- endmacro %}
+
+{# ISO day of week, Monday = 1 … Sunday = 7 #}
+{% macro day_of_week_iso(d) -%}{{ return(adapter.dispatch('day_of_week_iso', 'onegrid')(d)) }}{%- endmacro %}
+{% macro duckdb__day_of_week_iso(d) -%}isodow({{ d }}){%- endmacro %}
+{% macro default__day_of_week_iso(d) -%}(dayofweek({{ d }}) + 5) % 7 + 1{%- endmacro %}
+
+{# true when `haystack` contains `needle` as a substring #}
+{% macro contains_text(haystack, needle) -%}{{ return(adapter.dispatch('contains_text', 'onegrid')(haystack, needle)) }}{%- endmacro %}
+{% macro duckdb__contains_text(haystack, needle) -%}contains({{ haystack }}, {{ needle }}){%- endmacro %}
+{% macro default__contains_text(haystack, needle) -%}(instr({{ haystack }}, {{ needle }}) > 0){%- endmacro %}
+
+{#- A light address key for exact matching (bronze text is already NFKC/Simplified): drop spaces,
+    unify 幢/号楼 to 栋, drop a trailing 室 and the 号 after a room number. ER's standardiser is
+    richer (numerals, prefixes); this one only serves incident placement by address. -#}
+{% macro normalise_address(col) -%}{{ return(adapter.dispatch('normalise_address', 'onegrid')(col)) }}{%- endmacro %}
+{% macro duckdb__normalise_address(col) -%}
+nullif(regexp_replace(regexp_replace(regexp_replace(replace({{ col }}, ' ', ''), '(幢|号楼)', '栋', 'g'), '室$', ''), '^.*?(市)', ''), '')
+{%- endmacro %}
+{% macro default__normalise_address(col) -%}
+nullif(regexp_replace(regexp_replace(regexp_replace(replace({{ col }}, ' ', ''), '(幢|号楼)', '栋'), '室$', ''), '^.*?市', ''), '')
+{%- endmacro %}

@@ -80,3 +80,13 @@ join {{ grids }} g
 where p.{{ lon_col }} is not null and p.{{ lat_col }} is not null
 group by {{ key_col }}
 {%- endmacro %}
+
+{# the geometry with its interior rings (holes) filled #}
+{% macro fill_holes(geom) -%}{{ return(adapter.dispatch('fill_holes', 'onegrid')(geom)) }}{%- endmacro %}
+{% macro duckdb__fill_holes(geom) -%}
+(select ST_Union_Agg(ST_MakePolygon(ST_ExteriorRing(d.geom))) from (select unnest(ST_Dump({{ geom }}), recursive := true)) d)
+{%- endmacro %}
+{% macro default__fill_holes(geom) -%}
+{# Sedona: ST_MakePolygon(ST_ExteriorRing(part)) over ST_Dump parts, unioned with ST_Union_Aggr #}
+ST_Union_Aggr(ST_MakePolygon(ST_ExteriorRing({{ geom }})))
+{%- endmacro %}
