@@ -6,11 +6,12 @@ checks, publishing); this module only merges them. Nothing here does I/O at load
 
 import dagster as dg
 
-from pipelines.defs import ingestion, publish, quality, warehouse
+from pipelines.defs import ingestion, orchestration, publish, quality, warehouse
 
 defs = dg.Definitions.merge(
     ingestion.defs,
     warehouse.defs,
     quality.defs,
     publish.defs,
+    orchestration.defs,
 )

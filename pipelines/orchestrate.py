@@ -1,0 +1,158 @@
+"""`onegrid run`: materialise every asset for the deliveries in the landing root, then publish.
+
+The same Dagster definitions the UI shows are executed here, against a persistent instance in
+``$DAGSTER_HOME`` (default ``$ONEGRID_DATA_DIR/dagster_home``), so every run, materialisation
+and check result is visible afterwards in ``dagster dev``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipelines import config
+
+DAGSTER_YAML = """\
+telemetry:
+  enabled: false
+"""
+
+
+def prepare_environment() -> None:
+    """Resolve paths once and export them for child processes (dbt, dagster)."""
+    data = config.data_dir()
+    data.mkdir(parents=True, exist_ok=True)
+    os.environ["ONEGRID_DATA_DIR"] = str(data)
+    os.environ.setdefault("ONEGRID_LANDING_DIR", str(config.landing_dir()))
+    home = config.dagster_home()
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["DAGSTER_HOME"] = str(home)
+    yaml_path = home / "dagster.yaml"
+    if not yaml_path.exists():
+        yaml_path.write_text(DAGSTER_YAML)
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+
+
+@dataclass
+class RunSummary:
+    deliveries: dict[str, list[str]] = field(default_factory=dict)
+    rejected: list[dict] = field(default_factory=list)
+    failed_runs: list[str] = field(default_factory=list)
+    snapshot: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if (self.rejected or self.failed_runs or not self.snapshot) else 0
+
+
+def _say(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def _rejections() -> list[dict]:
+    out = []
+    ldir = config.ledger_dir()
+    for path in sorted(ldir.glob("*/*.json")) if ldir.exists() else []:
+        try:
+            doc = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        if doc.get("status") == "rejected":
+            out.append(doc)
+    # A resend conflict is recorded beside the accepted entry of the same delivery.
+    return out
+
+
+def _current_snapshot() -> str | None:
+    current = config.marts_dir() / "CURRENT"
+    return current.read_text().strip() if current.exists() else None
+
+
+def run_all(generate_if_empty: bool = True, profile: str = "tiny", seed: int = 0) -> RunSummary:
+    prepare_environment()
+    started = time.perf_counter()
+    from pipelines.lib.manifest import list_deliveries
+
+    landing = config.landing_dir()
+    if not list_deliveries(landing):
+        if not generate_if_empty:
+            raise SystemExit(f"no deliveries under {landing}")
+        _say(f"No deliveries under {landing}: generating the '{profile}' sample city there.")
+        from pipelines.synth import generate
+
+        generate(profile, landing, seed=seed, progress=True)
+
+    import dagster as dg
+
+    from pipelines.definitions import defs
+
+    instance = dg.DagsterInstance.get()
+    summary = RunSummary()
+    before = _current_snapshot()
+
+    by_source: dict[str, list[str]] = {}
+    for source, delivery_id in list_deliveries(landing):
+        by_source.setdefault(source, []).append(delivery_id)
+    summary.deliveries = by_source
+
+    for source, ids in by_source.items():
+        partitions = f"{source}_deliveries"
+        known = set(instance.get_dynamic_partitions(partitions))
+        new = [d for d in ids if d not in known]
+        if new:
+            instance.add_dynamic_partitions(partitions, new)
+        job = defs.resolve_job_def(f"ingest_{source}")
+        _say(f"Ingesting {source}: {len(ids)} deliveries ({len(new)} new)")
+        result = job.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            tags={
+                "dagster/asset_partition_range_start": ids[0],
+                "dagster/asset_partition_range_end": ids[-1],
+            },
+        )
+        if not result.success:
+            summary.failed_runs.append(f"ingest_{source} (run {result.run_id})")
+
+    _say("Building the warehouse, running the quality checks and publishing")
+    result = defs.resolve_job_def("build_and_publish").execute_in_process(
+        instance=instance, raise_on_error=False
+    )
+    if not result.success:
+        summary.failed_runs.append(f"build_and_publish (run {result.run_id})")
+
+    summary.rejected = _rejections()
+    after = _current_snapshot()
+    summary.snapshot = after if after and after != before else None
+    if summary.snapshot is None and after and not summary.failed_runs:
+        # Nothing changed since the last publish: the current snapshot still stands.
+        summary.snapshot = after
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def print_summary(summary: RunSummary) -> None:
+    _say("")
+    _say(f"onegrid run finished in {summary.seconds:.1f} s")
+    n = sum(len(v) for v in summary.deliveries.values())
+    _say(f"  deliveries seen: {n} ({', '.join(f'{s} {len(v)}' for s, v in summary.deliveries.items())})")
+    if summary.snapshot:
+        _say(f"  published snapshot: {config.marts_dir() / summary.snapshot}")
+        _say(f"  current snapshot pointer: {config.marts_dir() / 'CURRENT'}")
+    else:
+        _say("  no new snapshot was published (the previous one, if any, stays current)")
+    _say(f"  quality reports: {config.reports_dir() / 'index.html'}")
+    _say(f"  warehouse (dbt): {config.warehouse_path()}")
+    _say(f"  Dagster runs: DAGSTER_HOME={config.dagster_home()}  (browse with `onegrid ui`)")
+    if summary.rejected:
+        _say(f"  REJECTED deliveries ({len(summary.rejected)}):")
+        for doc in summary.rejected:
+            _say(f"    - {doc.get('source')}/{doc.get('delivery_id')}: {doc.get('reason')}")
+    for failed in summary.failed_runs:
+        _say(f"  FAILED: {failed}")

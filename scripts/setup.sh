@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Set-up shared by scripts/run.sh and scripts/test.sh: everything a fresh machine needs,
+# from the project's own files. Safe to run again (it only installs what is missing).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if ! command -v uv >/dev/null 2>&1; then
+  python3 -m pip install --quiet "uv==0.13.8"
+fi
+uv sync --frozen --quiet
+
+export DBT_SEND_ANONYMOUS_USAGE_STATS=false
+export DAGSTER_DISABLE_TELEMETRY=1

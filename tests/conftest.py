@@ -1,0 +1,27 @@
+"""Shared test setup: every test runs against its own data dir, landing root and secret."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+# Never send telemetry from tests, whatever the caller's environment says.
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+
+
+@pytest.fixture
+def onegrid_env(tmp_path, monkeypatch):
+    """Point onegrid at a fresh data dir and landing root under tmp_path."""
+    data = tmp_path / "data"
+    landing = tmp_path / "landing"
+    data.mkdir()
+    landing.mkdir()
+    monkeypatch.setenv("ONEGRID_DATA_DIR", str(data))
+    monkeypatch.setenv("ONEGRID_LANDING_DIR", str(landing))
+    monkeypatch.setenv("ONEGRID_KEY_SECRET", "test-secret-not-for-production")
+    monkeypatch.setenv("DAGSTER_HOME", str(data / "dagster_home"))
+    (data / "dagster_home").mkdir()
+    (data / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    return {"data": data, "landing": landing}
