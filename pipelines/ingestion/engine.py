@@ -409,10 +409,23 @@ def _load(manifest: Manifest, fp: str) -> DeliveryResult:
         fspec = items[0][0].spec
         ctx = Ctx(source=source, table=table, spec=fspec, today=today)
         frames, steps_frames = [], []
+        seen: pl.Series | None = None   # record ids of earlier files of a split table
         for f, raw, bad in items:
             fr = FileResult(f.name, table, f.rows, rows_in=f.rows)
             prep: Prepared = transform(table, raw, ctx)
             q = prep.quarantine
+            if seen is not None and prep.bronze.height:
+                dup = prep.bronze["_rid"].is_in(seen.implode())
+                if dup.any():
+                    rows = prep.bronze.filter(dup)["_row_number"]
+                    q = pl.concat([q, raw.filter(pl.col("_row_number").is_in(rows.implode()))
+                                   .with_columns(pl.lit("duplicate_record_id").alias("_reason"))],
+                                  how="diagonal_relaxed")
+                    prep.bronze = prep.bronze.filter(~dup)
+                    prep.flags = prep.flags.filter(~pl.col("_row_number").is_in(rows.implode()))
+            if len(items) > 1:
+                ids = prep.bronze["_rid"]
+                seen = ids if seen is None else pl.concat([seen, ids])
             if bad is not None and bad.height:
                 q = pl.concat([q, bad.with_columns(pl.lit("invalid_json").alias("_reason"))],
                               how="diagonal_relaxed")
