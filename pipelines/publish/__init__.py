@@ -1,0 +1,465 @@
+"""Write-audit-publish of the marts: immutable snapshots and an atomic ``CURRENT`` pointer.
+
+Callable without Dagster::
+
+    from pipelines.publish import publish_snapshot, read_current
+    path = publish_snapshot()            # warehouse = config.warehouse_path()
+
+Layout (``docs/ARCHITECTURE.md``, ``shared/contracts/marts.md``)::
+
+    marts/<snapshot_id>/_manifest.json
+    marts/<snapshot_id>/<table>.parquet                 open tier (schema ``marts``)
+    marts/<snapshot_id>/restricted/<table>.parquet      restricted tier (``marts_restricted``), 0700/0400
+    marts/CURRENT                                       text: the current snapshot_id
+
+Protocol: one publisher at a time (``marts/.publish.lock``, an ``flock`` the kernel releases when
+the process dies). Tables are written into ``marts/.staging-<snapshot_id>/``, fsynced, made
+read-only, the folder is renamed to ``marts/<snapshot_id>/`` and only then ``CURRENT`` is
+replaced (temp file + fsync + ``os.replace`` + directory fsync). Readers that start from
+``CURRENT`` therefore only ever see complete snapshots. Stale ``.staging-*`` folders left by a
+killed publisher are removed by the next one and ignored by readers.
+
+Convergence: a snapshot carries ``content_hash``, computed from the warehouse content (row
+count and an order-independent sum of row hashes per table), the source deliveries and the
+quality rows added at publish time. Publishing again the same content returns the current
+snapshot unchanged (``force=True`` publishes a new one anyway).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import stat
+import time
+from pathlib import Path
+
+from pipelines import config
+
+OPEN_SCHEMA = "marts"
+RESTRICTED_SCHEMA = "marts_restricted"
+TIERS = {OPEN_SCHEMA: "open", RESTRICTED_SCHEMA: "restricted"}
+MANIFEST = "_manifest.json"
+CURRENT = "CURRENT"
+STAGING_PREFIX = ".staging-"
+QUALITY_ISSUES = "quality_issues"
+QUALITY_ISSUE_COLUMNS = ("source", "source_record_id", "delivery_id", "rule", "severity", "detail")
+# Test hook: seconds to sleep after each table is written (crash tests kill the process there).
+SLEEP_ENV = "ONEGRID_PUBLISH_SLEEP_BETWEEN_TABLES"
+KEEP_ENV = "ONEGRID_SNAPSHOT_KEEP"
+
+
+class PublishError(RuntimeError):
+    pass
+
+
+# --- reading ----------------------------------------------------------------------------
+def current_snapshot_id(marts: Path | None = None) -> str | None:
+    path = (marts or config.marts_dir()) / CURRENT
+    try:
+        value = path.read_text().strip()
+    except FileNotFoundError:
+        return None
+    return value or None
+
+
+def read_current(marts: Path | None = None) -> tuple[Path, dict] | None:
+    """(snapshot folder, manifest) of the current snapshot, or None before the first publish."""
+    marts = marts or config.marts_dir()
+    sid = current_snapshot_id(marts)
+    if sid is None:
+        return None
+    folder = marts / sid
+    return folder, json.loads((folder / MANIFEST).read_text())
+
+
+# --- helpers ----------------------------------------------------------------------------
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if path.is_dir() else 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_path(path.parent)
+
+
+@contextlib.contextmanager
+def _publish_lock(marts: Path):
+    fd = os.open(marts / ".publish.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def _make_writable(path: Path) -> None:
+    for root, dirs, files in os.walk(path):
+        os.chmod(root, 0o700)
+        for d in dirs:
+            os.chmod(os.path.join(root, d), 0o700)
+
+
+def _remove_tree(path: Path) -> None:
+    if path.exists():
+        _make_writable(path)
+        shutil.rmtree(path)
+
+
+def clean_staging(marts: Path | None = None) -> list[str]:
+    """Remove staging folders of publishers that died (call with the publish lock held)."""
+    marts = marts or config.marts_dir()
+    removed = []
+    for p in marts.glob(STAGING_PREFIX + "*"):
+        if p.is_dir():
+            _remove_tree(p)
+            removed.append(p.name)
+    return removed
+
+
+def _q(ident: str) -> str:
+    return '"' + ident.replace('"', '""') + '"'
+
+
+def _list_tables(con) -> list[dict]:
+    rows = con.execute(
+        """
+        SELECT schema_name, table_name, comment FROM duckdb_tables()
+         WHERE database_name = current_database() AND schema_name IN ('marts', 'marts_restricted')
+        UNION ALL
+        SELECT schema_name, view_name, comment FROM duckdb_views()
+         WHERE database_name = current_database() AND schema_name IN ('marts', 'marts_restricted')
+           AND NOT internal
+        ORDER BY 1, 2
+        """
+    ).fetchall()
+    cols: dict[tuple[str, str], list[dict]] = {}
+    for schema, table, name, dtype, comment in con.execute(
+        """
+        SELECT schema_name, table_name, column_name, data_type, comment FROM duckdb_columns()
+         WHERE database_name = current_database() AND schema_name IN ('marts', 'marts_restricted')
+         ORDER BY schema_name, table_name, column_index
+        """
+    ).fetchall():
+        cols.setdefault((schema, table), []).append(
+            {"name": name, "type": dtype, "description": comment or ""}
+        )
+    out = []
+    for schema, table, comment in rows:
+        out.append(
+            {
+                "schema": schema,
+                "name": table,
+                "tier": TIERS[schema],
+                "description": comment or "",
+                "columns": cols.get((schema, table), []),
+            }
+        )
+    names = [t["name"] for t in out]
+    dupes = {n for n in names if names.count(n) > 1}
+    if dupes:
+        raise PublishError(f"table names present in both tiers: {sorted(dupes)}")
+    return out
+
+
+def read_ledger(ledger: Path | None = None) -> dict:
+    """Accepted and rejected deliveries from ``ledger/<source>/<delivery_id>.json``."""
+    ledger = ledger or config.ledger_dir()
+    accepted, rejected = [], []
+    for path in sorted(ledger.glob("*/*.json")) if ledger.exists() else []:
+        try:
+            doc = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        entry = {
+            "source": doc.get("source", path.parent.name),
+            "delivery_id": str(doc.get("delivery_id", path.stem)),
+            "kind": doc.get("kind"),
+            "extracted_at": doc.get("extracted_at"),
+            "status": doc.get("status"),
+        }
+        if str(doc.get("status", "")).startswith("reject"):
+            entry["reason"] = doc.get("reason")
+            rejected.append(entry)
+        else:
+            accepted.append(entry)
+    return {"accepted": accepted, "rejected": rejected}
+
+
+def quality_issue_rows(quality: dict | None) -> list[dict]:
+    """One ``quality_issues`` row per failed expectation/check rule of this run.
+
+    Only the rule, severity and counts: never a failing value or an identifier.
+    """
+    rows = []
+    for check in (quality or {}).get("checks", []):
+        for exp in check.get("expectations", []):
+            if exp.get("success", True):
+                continue
+            rows.append(
+                {
+                    "source": check.get("source") or "warehouse",
+                    "source_record_id": None,
+                    "delivery_id": check.get("delivery_id"),
+                    "rule": exp["rule"],
+                    "severity": "error" if exp.get("severity") == "critical" else "warning",
+                    "detail": exp.get("detail") or "",
+                }
+            )
+        if check.get("error"):
+            rows.append(
+                {
+                    "source": check.get("source") or "warehouse",
+                    "source_record_id": None,
+                    "delivery_id": check.get("delivery_id"),
+                    "rule": f"{check['check']}.could_not_run",
+                    "severity": "error" if check.get("blocking") else "warning",
+                    "detail": str(check["error"])[:300],
+                }
+            )
+    return rows
+
+
+def quality_summary(quality: dict | None) -> dict:
+    checks = (quality or {}).get("checks", [])
+    exps = [e for c in checks for e in c.get("expectations", [])]
+    return {
+        "run_id": (quality or {}).get("run_id"),
+        "checks": len(checks),
+        "checks_passed": sum(1 for c in checks if c.get("passed")),
+        "expectations": len(exps),
+        "expectations_failed": sum(1 for e in exps if not e.get("success", True)),
+        "blocking_failed": [c["check"] for c in checks if c.get("blocking") and not c.get("passed")
+                            and c.get("severity") == "error"],
+        "warnings": [c["check"] for c in checks if not c.get("passed")
+                     and c.get("severity") != "error"],
+        "results": [
+            {k: c.get(k) for k in ("check", "severity", "blocking", "passed", "rows")}
+            for c in checks
+        ],
+    }
+
+
+def _extra_issues_arrow(rows: list[dict]):
+    import pyarrow as pa
+
+    return pa.table(
+        {c: pa.array([r.get(c) for r in rows], type=pa.string()) for c in QUALITY_ISSUE_COLUMNS}
+    )
+
+
+def _select_sql(table: dict, has_extra: bool) -> str:
+    src = f"{_q(table['schema'])}.{_q(table['name'])}"
+    if table["name"] == QUALITY_ISSUES and table["schema"] == OPEN_SCHEMA and has_extra:
+        return f"SELECT * FROM {src} UNION ALL BY NAME SELECT * FROM _onegrid_extra_issues"
+    return f"SELECT * FROM {src}"
+
+
+def _fingerprint(con, sql: str) -> tuple[int, str]:
+    n, h = con.execute(
+        f"SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0)::VARCHAR FROM ({sql}) AS t"
+    ).fetchone()
+    return int(n), h
+
+
+def _parquet_rows(path: Path) -> int:
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(path).metadata.num_rows
+
+
+def _freeze(path: Path, file_mode: int, dir_mode: int) -> None:
+    for root, dirs, files in os.walk(path, topdown=False):
+        for f in files:
+            os.chmod(os.path.join(root, f), file_mode)
+        os.chmod(root, dir_mode)
+
+
+def _sync_tree(path: Path) -> None:
+    for root, dirs, files in os.walk(path):
+        for f in files:
+            _fsync_path(Path(root) / f)
+        _fsync_path(Path(root))
+
+
+def _apply_retention(marts: Path, keep: int, current: str) -> list[str]:
+    if keep <= 0:
+        return []
+    snaps = sorted(p.name for p in marts.iterdir()
+                   if p.is_dir() and not p.name.startswith(".") and (p / MANIFEST).exists())
+    old = [s for s in snaps[:-keep] if s != current]
+    for s in old:
+        _remove_tree(marts / s)
+    return old
+
+
+# --- publishing -------------------------------------------------------------------------
+def publish_snapshot(
+    warehouse: Path | None = None,
+    quality: dict | None = None,
+    *,
+    force: bool = False,
+    keep: int | None = None,
+    log=None,
+) -> Path:
+    """Publish every table of ``marts`` / ``marts_restricted`` as a new immutable snapshot.
+
+    Returns the folder of the snapshot that is current afterwards. ``quality`` is the run's
+    quality results (``pipelines.quality.run_checks`` shape): summarised in the manifest, and
+    each failed rule becomes a ``quality_issues`` row. Raises ``PublishError`` when quality
+    holds a failed blocking check (nothing is published then).
+    """
+    import duckdb
+
+    say = log or (lambda msg: None)
+    warehouse = Path(warehouse) if warehouse else config.warehouse_path()
+    summary = quality_summary(quality)
+    if summary["blocking_failed"]:
+        raise PublishError(
+            f"blocking quality checks failed, not publishing: {summary['blocking_failed']}"
+        )
+    if not warehouse.exists():
+        raise PublishError(f"warehouse not found: {warehouse}")
+    marts = config.marts_dir()
+    marts.mkdir(parents=True, exist_ok=True)
+    keep = int(os.environ.get(KEEP_ENV, "0")) if keep is None else keep
+    sleep = float(os.environ.get(SLEEP_ENV, "0") or 0)
+
+    with _publish_lock(marts):
+        stale = clean_staging(marts)
+        if stale:
+            say(f"removed {len(stale)} stale staging folder(s) of an interrupted publish")
+        con = duckdb.connect(str(warehouse), read_only=True)
+        try:
+            tables = _list_tables(con)
+            if not tables:
+                raise PublishError("the warehouse has no tables in schemas marts/marts_restricted")
+            extra = quality_issue_rows(quality)
+            if extra:
+                con.register("_onegrid_extra_issues", _extra_issues_arrow(extra))
+            if extra and not any(t["name"] == QUALITY_ISSUES for t in tables):
+                tables.append({"schema": None, "name": QUALITY_ISSUES, "tier": "open",
+                               "description": "Problems found in the data (quality_issues)",
+                               "columns": [{"name": c, "type": "VARCHAR", "description": ""}
+                                           for c in QUALITY_ISSUE_COLUMNS]})
+            deliveries = read_ledger()
+            for t in tables:
+                sql = ("SELECT * FROM _onegrid_extra_issues" if t["schema"] is None
+                       else _select_sql(t, bool(extra)))
+                t["_sql"] = sql
+                t["rows"], t["fingerprint"] = _fingerprint(con, sql)
+            content = {
+                "tables": {t["name"]: [t["tier"], t["rows"], t["fingerprint"],
+                                       [(c["name"], c["type"]) for c in t["columns"]]]
+                           for t in tables},
+                "deliveries": deliveries,
+            }
+            content_hash = hashlib.sha256(
+                json.dumps(content, sort_keys=True, ensure_ascii=False).encode()
+            ).hexdigest()
+            current = read_current(marts)
+            if current and not force and current[1].get("content_hash") == content_hash:
+                say(f"content unchanged: snapshot {current[0].name} stays current")
+                return current[0]
+
+            now = _dt.datetime.now(_dt.timezone.utc)
+            base = f"{now:%Y%m%dT%H%M%SZ}-{content_hash[:8]}"
+            snapshot_id, n = base, 1
+            while (marts / snapshot_id).exists():
+                n += 1
+                snapshot_id = f"{base}-{n}"
+            staging = marts / f"{STAGING_PREFIX}{snapshot_id}"
+            staging.mkdir(mode=0o755)
+            entries = {}
+            for t in tables:
+                if t["tier"] == "restricted":
+                    rdir = staging / "restricted"
+                    rdir.mkdir(mode=0o700, exist_ok=True)
+                    os.chmod(rdir, 0o700)
+                    rel = f"restricted/{t['name']}.parquet"
+                else:
+                    rel = f"{t['name']}.parquet"
+                target = staging / rel
+                con.execute(
+                    f"COPY ({t['_sql']}) TO '{target.as_posix()}' "
+                    "(FORMAT parquet, COMPRESSION zstd)"
+                )
+                written = _parquet_rows(target)
+                if written != t["rows"]:
+                    raise PublishError(f"{t['name']}: wrote {written} rows, expected {t['rows']}")
+                entries[t["name"]] = {
+                    "tier": t["tier"],
+                    "path": rel,
+                    "rows": t["rows"],
+                    "fingerprint": t["fingerprint"],
+                    "description": t["description"],
+                    "columns": t["columns"],
+                }
+                say(f"wrote {t['tier']} table {t['name']} ({t['rows']} rows)")
+                if sleep:
+                    time.sleep(sleep)
+        finally:
+            con.close()
+
+        manifest = {
+            "format_version": 1,
+            "snapshot_id": snapshot_id,
+            "built_at": now.isoformat(timespec="seconds"),
+            "content_hash": content_hash,
+            "tables": entries,
+            "deliveries": deliveries,
+            "quality": summary,
+        }
+        (staging / MANIFEST).write_text(
+            json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=False)
+        )
+        _sync_tree(staging)
+        # Read-only: open files for everyone, restricted ones for the owner only.
+        if (staging / "restricted").exists():
+            _freeze(staging / "restricted", 0o400, 0o500)
+        for p in staging.iterdir():
+            if p.is_file():
+                os.chmod(p, 0o444)
+        final = marts / snapshot_id
+        os.rename(staging, final)
+        os.chmod(final, 0o555)
+        _fsync_path(marts)
+        _write_atomic(marts / CURRENT, snapshot_id + "\n")
+        say(f"published snapshot {snapshot_id}; CURRENT switched")
+        removed = _apply_retention(marts, keep, snapshot_id)
+        if removed:
+            say(f"retention removed {len(removed)} old snapshot(s)")
+        return final
+
+
+def verify_snapshot(folder: Path) -> dict:
+    """Check that every table of the manifest is present with its row count (for readers/tests)."""
+    manifest = json.loads((folder / MANIFEST).read_text())
+    for name, entry in manifest["tables"].items():
+        rows = _parquet_rows(folder / entry["path"])
+        if rows != entry["rows"]:
+            raise PublishError(f"{name}: {rows} rows, manifest says {entry['rows']}")
+    return manifest
+
+
+def snapshot_mode_ok(folder: Path) -> bool:
+    """True when every file of a snapshot is read-only."""
+    for root, dirs, files in os.walk(folder):
+        for f in files:
+            if os.stat(os.path.join(root, f)).st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+                return False
+    return True

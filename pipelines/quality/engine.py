@@ -1,0 +1,557 @@
+"""Run the GX 1.x suites of ``expectations/`` against bronze deliveries and the warehouse marts.
+
+Each suite is a GX ``ExpectationSuite`` JSON whose ``meta.onegrid`` says what batch it validates:
+
+- ``{"batch": "warehouse", "query": "SELECT ..."}``: a query on the DuckDB warehouse, opened
+  read-only (dbt is the only writer); the result is validated as a pandas batch.
+- ``{"batch": "bronze", "source": s, "table": t, "query": "SELECT ... FROM bronze"}``: the
+  latest delivery of a bronze table, read with polars, queried in an in-memory DuckDB.
+- ``{"batch": "builtin", "name": "row_accounting" | "freshness" | "change_grid_residents" |
+  "change_table_rows"}``: a small frame computed here (ledger, bronze and quarantine row
+  counts; last delivery per source; the previous ``CURRENT`` snapshot).
+
+Queries may use ``${param}`` (city bounds, today...) and ``${ID_CHECK_OK:col}`` (GB 11643 check
+character verified in SQL). Expectation ``severity`` ``critical`` makes the suite blocking;
+``warning`` does not block. Results are counts only: GX runs with ``SUMMARY`` and
+``partial_unexpected_count: 0``, and only numeric fields are kept, so no failing value (an
+identity number, a name) ever reaches a result, a log or a report.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import os
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from pipelines import config
+
+log = logging.getLogger(__name__)
+
+RESULT_FORMAT = {
+    "result_format": "SUMMARY",
+    "partial_unexpected_count": 0,
+    "include_unexpected_rows": False,
+}
+NUMERIC_RESULT_KEYS = ("element_count", "unexpected_count", "unexpected_percent",
+                       "missing_count", "observed_value")
+CHINA_BOUNDS = {"lon_min": 73.0, "lon_max": 136.0, "lat_min": 3.0, "lat_max": 54.0}
+FRESHNESS_DEFAULT_HOURS = {"grid": 24 * 400, "household": 24 * 45, "housing": 24 * 45,
+                           "party": 24 * 45, "incident": 24 * 3}
+CHANGE_MAX_SHARE_ENV = "ONEGRID_CHANGE_MAX_SHARE"        # residents per grid, default 0.2
+CHANGE_MIN_BASE_ENV = "ONEGRID_CHANGE_MIN_BASE"          # ignore grids below this many residents
+TABLE_CHANGE_MAX_SHARE_ENV = "ONEGRID_TABLE_CHANGE_MAX_SHARE"  # rows per table, default 0.5
+
+# The quality area's own asset for checks that are not about one mart.
+BRONZE_AUDIT_KEY = ("quality", "bronze")
+
+
+# --- suites -----------------------------------------------------------------------------
+@dataclass
+class Suite:
+    name: str
+    path: Path
+    doc: dict
+    meta: dict
+
+    @property
+    def asset_key(self) -> list[str]:
+        return list(self.meta.get("asset_key") or BRONZE_AUDIT_KEY)
+
+    @property
+    def blocking(self) -> bool:
+        return any(e.get("severity", "critical") == "critical" for e in self.doc["expectations"])
+
+    @property
+    def source(self) -> str:
+        return self.meta.get("source") or "warehouse"
+
+    @property
+    def description(self) -> str:
+        return self.meta.get("description", "")
+
+
+def load_suites(directory: Path | None = None) -> list[Suite]:
+    directory = directory or config.EXPECTATIONS_DIR
+    out = []
+    for path in sorted(directory.glob("*.json")):
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        meta = (doc.get("meta") or {}).get("onegrid") or {}
+        out.append(Suite(name=doc["name"], path=path, doc=doc, meta=meta))
+    return out
+
+
+def get_suite(name: str, directory: Path | None = None) -> Suite:
+    for s in load_suites(directory):
+        if s.name == name:
+            return s
+    raise KeyError(name)
+
+
+# --- GX ---------------------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def _gx_batch_definition():
+    """One ephemeral GX context per process (nothing is written into the repository)."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    ctx = gx.get_context(mode="ephemeral")
+    try:
+        ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
+    except Exception:  # pragma: no cover - cosmetic only
+        pass
+    ds = ctx.data_sources.add_pandas("onegrid_frames")
+    asset = ds.add_dataframe_asset("frame")
+    return asset.add_batch_definition_whole_dataframe("whole")
+
+
+def _gx_suite(suite: Suite):
+    import great_expectations as gx
+    from great_expectations.expectations.expectation_configuration import (
+        ExpectationConfiguration,
+    )
+
+    gsuite = gx.ExpectationSuite(name=suite.name)
+    for e in suite.doc["expectations"]:
+        gsuite.add_expectation_configuration(
+            ExpectationConfiguration(
+                type=e["type"], kwargs=e["kwargs"], meta=e.get("meta") or {},
+                severity=e.get("severity", "critical"),
+            )
+        )
+    return gsuite
+
+
+def _columns_of(kwargs: dict) -> list[str]:
+    cols = []
+    for k in ("column", "column_A", "column_B"):
+        if k in kwargs:
+            cols.append(kwargs[k])
+    cols += list(kwargs.get("column_list") or [])
+    return cols
+
+
+def validate_frame(suite: Suite, df, params: dict | None = None) -> list[dict]:
+    """Validate a pandas frame with a suite; one dict of counts per expectation."""
+    batch = _gx_batch_definition().get_batch(batch_parameters={"dataframe": df})
+    runnable, missing = [], []
+    for e in suite.doc["expectations"]:
+        absent = [c for c in _columns_of(e["kwargs"]) if c not in df.columns]
+        (missing if absent else runnable).append((e, absent))
+    out = []
+    if runnable:
+        sub = Suite(suite.name, suite.path, {**suite.doc, "expectations": [e for e, _ in runnable]},
+                    suite.meta)
+        res = batch.validate(_gx_suite(sub), result_format=RESULT_FORMAT,
+                             expectation_parameters=params or {})
+        for (e, _), r in zip(runnable, res.results):
+            out.append(_expectation_outcome(suite, e, r.success, r.result or {},
+                                            (r.exception_info or {}).get("raised_exception")))
+    for e, absent in missing:
+        o = _expectation_outcome(suite, e, False, {}, False)
+        o["detail"] = f"column(s) missing from the batch: {', '.join(absent)}"
+        out.append(o)
+    order = {id(e): i for i, e in enumerate(suite.doc["expectations"])}
+    out.sort(key=lambda o: order.get(o.pop("_id"), 0))
+    return out
+
+
+def _expectation_outcome(suite: Suite, e: dict, success: bool, result: dict,
+                         raised: bool) -> dict:
+    meta = e.get("meta") or {}
+    kw = e["kwargs"]
+    numbers = {k: result[k] for k in NUMERIC_RESULT_KEYS
+               if k in result and isinstance(result[k], (int, float)) and k != "observed_value"}
+    obs = result.get("observed_value")
+    if isinstance(obs, (int, float)) and not isinstance(obs, bool):
+        numbers["observed_value"] = obs
+    rule = f"{suite.name}.{meta.get('rule') or e['type']}"
+    desc = meta.get("description") or e["type"]
+    if success:
+        detail = ""
+    elif raised:
+        detail = f"{desc}: the expectation could not be evaluated"
+    elif "unexpected_count" in numbers:
+        detail = (f"{desc}: {numbers['unexpected_count']} of {numbers.get('element_count', '?')}"
+                  f" rows unexpected")
+    else:
+        detail = f"{desc}: failed"
+    return {
+        "_id": id(e),
+        "rule": rule,
+        "type": e["type"],
+        "column": ", ".join(_columns_of(kw)) or None,
+        "mostly": kw.get("mostly"),
+        "severity": e.get("severity", "critical"),
+        "description": desc,
+        "success": bool(success),
+        "issues_rules": list(meta.get("issues_rules") or []),
+        "detail": detail,
+        **numbers,
+    }
+
+
+# --- batches ----------------------------------------------------------------------------
+def _id_check_sql(col: str) -> str:
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    total = " + ".join(
+        f"TRY_CAST(substr({col}, {i + 1}, 1) AS INTEGER) * {w}" for i, w in enumerate(weights)
+    )
+    return (f"(CASE WHEN {col} IS NULL THEN NULL ELSE "
+            f"coalesce(substr('10X98765432', (({total}) % 11)::INTEGER + 1, 1) = "
+            f"substr({col}, 18, 1), false) END)")
+
+
+def render_query(query: str, params: dict) -> str:
+    query = re.sub(r"\$\{ID_CHECK_OK:([A-Za-z_][A-Za-z0-9_.]*)\}",
+                   lambda m: _id_check_sql(m.group(1)), query)
+
+    def sub(m):
+        key = m.group(1)
+        if key not in params:
+            raise KeyError(f"unknown query parameter {key}")
+        v = params[key]
+        return repr(v) if isinstance(v, (int, float)) else f"'{v}'"
+
+    return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", sub, query)
+
+
+def connect_warehouse(warehouse: Path | None = None, attempts: int = 20):
+    """Read-only connection; waits while dbt (the only writer) holds the file lock."""
+    import duckdb
+
+    path = str(warehouse or config.warehouse_path())
+    for i in range(attempts):
+        try:
+            return duckdb.connect(path, read_only=True)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or i == attempts - 1:
+                raise
+            time.sleep(min(0.5 * (i + 1), 3))
+    raise RuntimeError("unreachable")
+
+
+def latest_bronze_delivery(source: str, table: str) -> tuple[str, Path] | None:
+    base = config.bronze_dir() / source / table
+    parts = sorted(p for p in base.glob("delivery_id=*") if p.is_dir()) if base.exists() else []
+    if not parts:
+        return None
+    return parts[-1].name.split("=", 1)[1], parts[-1]
+
+
+def city_bounds() -> dict:
+    """Bounding box of the grid base map (latest grid delivery), with a small margin."""
+    found = latest_bronze_delivery("grid", "grids")
+    if found:
+        try:
+            import polars as pl
+
+            wkt = pl.read_parquet(found[1], columns=["geometry_wkt"])["geometry_wkt"]
+            nums = wkt.str.extract_all(r"-?\d+\.?\d*").explode().cast(pl.Float64)
+            lons, lats = nums.gather_every(2), nums.gather_every(2, offset=1)
+            if len(lons) and len(lats):
+                m = 0.05
+                return {"lon_min": float(lons.min()) - m, "lon_max": float(lons.max()) + m,
+                        "lat_min": float(lats.min()) - m, "lat_max": float(lats.max()) + m}
+        except Exception:  # the geometry column is the ingestion's: fall back to China
+            log.warning("city bounds could not be read from the grid base map")
+    return dict(CHINA_BOUNDS)
+
+
+def default_params() -> dict:
+    city = city_bounds()
+    today = _dt.date.today()
+    return {
+        "today": today.isoformat(),
+        "tomorrow": (today + _dt.timedelta(days=1)).isoformat(),
+        **{f"china_{k}": v for k, v in CHINA_BOUNDS.items()},
+        **{f"city_{k}": v for k, v in city.items()},
+    }
+
+
+def _parquet_rows(paths) -> int:
+    import pyarrow.parquet as pq
+
+    return sum(pq.ParquetFile(p).metadata.num_rows for p in paths)
+
+
+def _ledger_docs() -> list[dict]:
+    out = []
+    ldir = config.ledger_dir()
+    for path in sorted(ldir.glob("*/*.json")) if ldir.exists() else []:
+        try:
+            doc = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        doc.setdefault("source", path.parent.name)
+        doc.setdefault("delivery_id", path.stem)
+        out.append(doc)
+    return out
+
+
+def _rows_in(doc: dict):
+    for key in ("rows_in", "rows"):
+        if isinstance(doc.get(key), int):
+            return doc[key]
+    files = doc.get("files")
+    if isinstance(files, list) and files and all(isinstance(f.get("rows"), int) for f in files):
+        return sum(f["rows"] for f in files)
+    return None
+
+
+def _accepted(doc: dict) -> bool:
+    return not str(doc.get("status", "accepted")).startswith(("reject", "noop", "skip",
+                                                             "duplicate", "conflict"))
+
+
+def frame_row_accounting():
+    """One row per accepted delivery: rows in (ledger) vs rows in bronze + quarantined."""
+    import pandas as pd
+
+    rows = []
+    for doc in _ledger_docs():
+        if not _accepted(doc):
+            continue
+        src, did = doc["source"], str(doc["delivery_id"])
+        bronze = list(config.bronze_dir().glob(f"{src}/*/delivery_id={did}/*.parquet"))
+        quarantine = list(config.quarantine_dir().glob(f"{src}/delivery_id={did}/*.parquet"))
+        if not bronze and not quarantine and doc.get("status") not in (None, "accepted",
+                                                                       "loaded"):
+            continue
+        nb, nq = _parquet_rows(bronze), _parquet_rows(quarantine)
+        # incident steps are derived rows (one per 流转记录 step), not delivered rows
+        derived = list(config.bronze_dir().glob(f"{src}/steps/delivery_id={did}/*.parquet"))
+        nb -= _parquet_rows(derived)
+        rows.append({"source": src, "delivery_id": did, "rows_in": _rows_in(doc),
+                     "rows_bronze": nb, "rows_quarantined": nq, "rows_accounted": nb + nq})
+    return pd.DataFrame(rows, columns=["source", "delivery_id", "rows_in", "rows_bronze",
+                                       "rows_quarantined", "rows_accounted"]).astype(
+        {"rows_in": "Int64", "rows_bronze": "Int64", "rows_quarantined": "Int64",
+         "rows_accounted": "Int64"})
+
+
+def _parse_ts(value) -> _dt.datetime | None:
+    if not value:
+        return None
+    try:
+        ts = _dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return ts if ts.tzinfo else ts.replace(tzinfo=_dt.timezone(_dt.timedelta(hours=8)))
+
+
+def frame_freshness():
+    """One row per source: hours between its last accepted delivery and the newest one."""
+    import pandas as pd
+
+    last: dict[str, tuple[str, _dt.datetime | None]] = {}
+    for doc in _ledger_docs():
+        if not _accepted(doc):
+            continue
+        src, did = doc["source"], str(doc["delivery_id"])
+        if src not in last or did > last[src][0]:
+            last[src] = (did, _parse_ts(doc.get("extracted_at")))
+    stamps = [ts for _, ts in last.values() if ts]
+    newest = max(stamps) if stamps else None
+    rows = []
+    for src in config.SOURCES:
+        did, ts = last.get(src, (None, None))
+        limit = float(os.environ.get(f"ONEGRID_FRESHNESS_HOURS_{src.upper()}",
+                                     FRESHNESS_DEFAULT_HOURS.get(src, 24 * 45)))
+        lag = (newest - ts).total_seconds() / 3600 if (ts and newest) else None
+        rows.append({"source": src, "last_delivery_id": did, "lag_hours": lag,
+                     "max_lag_hours": limit, "delivered": did is not None,
+                     "fresh": None if lag is None else bool(lag <= limit)})
+    return pd.DataFrame(rows)
+
+
+def _previous_table(name: str):
+    from pipelines.publish import read_current
+
+    cur = read_current()
+    if cur is None or name not in cur[1].get("tables", {}):
+        return None, cur
+    return cur[0] / cur[1]["tables"][name]["path"], cur
+
+
+def frame_change_grid_residents(con):
+    """Residents per grid now (warehouse) vs the current published snapshot."""
+    import pandas as pd
+
+    path, _ = _previous_table("mart_grid_profile")
+    share = float(os.environ.get(CHANGE_MAX_SHARE_ENV, "0.2"))
+    base = float(os.environ.get(CHANGE_MIN_BASE_ENV, "20"))
+    cols = ["grid_code", "residents_prev", "residents_now", "change_share", "within_limit"]
+    if path is None:
+        return pd.DataFrame(columns=cols), "no previous snapshot: nothing to compare"
+    df = con.execute(
+        f"""
+        WITH prev AS (SELECT grid_code, residents FROM read_parquet('{path.as_posix()}')),
+             now AS (SELECT grid_code, residents FROM marts.mart_grid_profile)
+        SELECT coalesce(now.grid_code, prev.grid_code) AS grid_code,
+               prev.residents AS residents_prev, now.residents AS residents_now,
+               abs(coalesce(now.residents, 0) - coalesce(prev.residents, 0))
+                 / greatest(coalesce(prev.residents, 0), 1) AS change_share,
+               CASE WHEN greatest(coalesce(prev.residents, 0), coalesce(now.residents, 0)) < {base}
+                    THEN true
+                    ELSE abs(coalesce(now.residents, 0) - coalesce(prev.residents, 0))
+                         <= {share} * greatest(coalesce(prev.residents, 0), 1) END AS within_limit
+          FROM now FULL OUTER JOIN prev USING (grid_code)
+        """
+    ).df()
+    return df, None
+
+
+def frame_change_table_rows(con):
+    """Rows per published table now vs the current snapshot's manifest."""
+    import pandas as pd
+
+    from pipelines.publish import read_current
+
+    cur = read_current()
+    share = float(os.environ.get(TABLE_CHANGE_MAX_SHARE_ENV, "0.5"))
+    cols = ["table_name", "rows_prev", "rows_now", "within_limit"]
+    if cur is None:
+        return pd.DataFrame(columns=cols), "no previous snapshot: nothing to compare"
+    rows = []
+    for name, entry in cur[1]["tables"].items():
+        schema = "marts_restricted" if entry.get("tier") == "restricted" else "marts"
+        try:
+            now = con.execute(f'SELECT count(*) FROM {schema}."{name}"').fetchone()[0]
+        except Exception:
+            now = None
+        prev = entry.get("rows")
+        ok = None if now is None else abs(now - prev) <= share * max(prev, 1)
+        rows.append({"table_name": name, "rows_prev": prev, "rows_now": now,
+                     "within_limit": ok})
+    return pd.DataFrame(rows, columns=cols), None
+
+
+# --- running ----------------------------------------------------------------------------
+def run_suite(suite: Suite, params: dict | None = None, con=None) -> dict:
+    """Run one suite; returns its outcome (counts only, JSON-serialisable)."""
+    started = time.perf_counter()
+    meta = suite.meta
+    outcome = {
+        "check": suite.name, "suite": suite.name, "asset_key": suite.asset_key,
+        "source": suite.source, "blocking": suite.blocking, "description": suite.description,
+        "delivery_id": None, "rows": None, "note": None, "error": None,
+        "expectations": [],
+    }
+    own_con = None
+    try:
+        params = params if params is not None else default_params()
+        kind = meta.get("batch", "warehouse")
+        df, note = None, None
+        if kind == "warehouse" or (kind == "builtin" and meta.get("name", "").startswith("change")):
+            if con is None:
+                if not config.warehouse_path().exists():
+                    raise FileNotFoundError("warehouse not built")
+                con = own_con = connect_warehouse()
+            if kind == "warehouse":
+                df = con.execute(render_query(meta["query"], params)).df()
+            elif meta["name"] == "change_grid_residents":
+                df, note = frame_change_grid_residents(con)
+            else:
+                df, note = frame_change_table_rows(con)
+        elif kind == "bronze":
+            import duckdb
+            import polars as pl
+
+            found = latest_bronze_delivery(meta["source"], meta["table"])
+            if found is None:
+                note = "no accepted delivery of this table yet"
+            else:
+                outcome["delivery_id"], folder = found
+                bronze = pl.read_parquet(folder)  # noqa: F841 (queried by name below)
+                mem = duckdb.connect()
+                mem.register("bronze", bronze)
+                df = mem.execute(render_query(meta["query"], params)).df()
+                mem.close()
+        elif meta.get("name") == "row_accounting":
+            df = frame_row_accounting()
+        elif meta.get("name") == "freshness":
+            df = frame_freshness()
+        else:
+            raise ValueError(f"unknown batch kind in suite {suite.name}")
+        outcome["note"] = note
+        if df is not None:
+            outcome["rows"] = int(len(df))
+            if len(df) or note is None:
+                outcome["expectations"] = validate_frame(suite, df, params)
+    except Exception as exc:  # reported as a failed check, without data values
+        outcome["error"] = f"{type(exc).__name__}: {_safe_message(exc)}"
+    finally:
+        if own_con is not None:
+            own_con.close()
+    failed = [e for e in outcome["expectations"] if not e["success"]]
+    crit = [e for e in failed if e["severity"] == "critical"]
+    if outcome["error"]:
+        outcome["passed"] = False
+        outcome["severity"] = "error" if suite.blocking else "warning"
+    else:
+        outcome["passed"] = not failed
+        outcome["severity"] = "error" if crit else ("warning" if failed else "ok")
+    outcome["seconds"] = round(time.perf_counter() - started, 3)
+    return outcome
+
+
+_ID_LIKE = re.compile(r"\d{11,}[\dXx]?")
+
+
+def _safe_message(exc: Exception) -> str:
+    """An exception message with long digit runs (possible identifiers) masked."""
+    return _ID_LIKE.sub("<digits>", str(exc))[:300]
+
+
+# --- results of a run -------------------------------------------------------------------
+def results_dir(run_id: str) -> Path:
+    return config.reports_dir() / ".runs" / run_id
+
+
+def save_outcome(run_id: str, outcome: dict) -> Path:
+    d = results_dir(run_id)
+    d.mkdir(parents=True, exist_ok=True)
+    path = d / f"{outcome['check']}.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(outcome, ensure_ascii=False, indent=1, default=str))
+    os.replace(tmp, path)
+    return path
+
+
+def load_run(run_id: str) -> dict:
+    d = results_dir(run_id)
+    checks = []
+    for p in sorted(d.glob("*.json")) if d.exists() else []:
+        try:
+            checks.append(json.loads(p.read_text()))
+        except json.JSONDecodeError:
+            continue
+    return {"run_id": run_id, "checks": checks}
+
+
+def run_checks(run_id: str | None = None, suites: list[Suite] | None = None,
+               write_reports: bool = True) -> dict:
+    """Run every suite (outside Dagster: benchmarks, the engine API); save and report."""
+    run_id = run_id or f"local-{uuid.uuid4().hex[:12]}"
+    suites = suites if suites is not None else load_suites()
+    params = default_params()
+    con = connect_warehouse() if config.warehouse_path().exists() else None
+    try:
+        for s in suites:
+            save_outcome(run_id, run_suite(s, params, con))
+    finally:
+        if con is not None:
+            con.close()
+    if write_reports:
+        from pipelines.quality.reports import write_reports as _write
+
+        _write(run_id)
+    return load_run(run_id)
