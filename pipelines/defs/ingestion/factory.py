@@ -100,15 +100,25 @@ def build_asset(source: str) -> dg.AssetsDefinition:
         delivery_id = context.partition_key
         try:
             # deliveries of a source apply in delivery_id order, whatever order runs start in
-            for earlier in ingest_pending(sources=[source], up_to=delivery_id):
-                if earlier.delivery_id != delivery_id:
-                    context.log.info(f"processed earlier pending delivery {source}/"
-                                     f"{earlier.delivery_id}: {earlier.status}")
+            earlier_results = [r for r in ingest_pending(sources=[source], up_to=delivery_id)
+                               if r.delivery_id != delivery_id]
             result = ingest_delivery(source, delivery_id)
         except Exception as exc:  # transient I/O and the like: name the delivery, retry
             detail = str(exc) if isinstance(exc, OSError) else exc.__class__.__name__
             raise dg.Failure(description=f"ingesting {source}/{delivery_id} failed: {detail}",
                              allow_retries=True) from exc
+        for earlier in earlier_results:
+            # an earlier pending delivery applied first: record it on its own partition
+            context.log.info(f"applied earlier delivery {source}/{earlier.delivery_id} first: "
+                             f"{earlier.status}")
+            mr = materialize_result(earlier)
+            context.log_event(dg.AssetMaterialization(key, partition=earlier.delivery_id,
+                                                      metadata=mr.metadata))
+            for c in mr.check_results:
+                context.log_event(dg.AssetCheckEvaluation(
+                    asset_key=key, check_name=c.check_name, passed=c.passed,
+                    severity=c.severity, description=c.description, metadata=c.metadata,
+                    partition=earlier.delivery_id))
         shown = result
         if result.status == "unchanged-resend":
             standing = read_ledger(source).get(delivery_id)
@@ -154,7 +164,7 @@ def materialize_result(result, note: str | None = None) -> dg.MaterializeResult:
 @functools.lru_cache(maxsize=None)
 def build_job(source: str):
     return dg.define_asset_job(job_name(source), selection=dg.AssetSelection.assets(
-        asset_key(source)), partitions_def=partitions_def(source),
+        asset_key(source)),
         tags={"onegrid/area": "ingestion", "onegrid/source": source})
 
 
