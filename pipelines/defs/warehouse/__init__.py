@@ -1,5 +1,112 @@
-"""Dagster definitions for the warehouse area (see docs/ARCHITECTURE.md)."""
+"""Dagster definitions for the dbt warehouse (see docs/ARCHITECTURE.md).
+
+- ``DBT_PROJECT``: the dbt project in ``dbt_project/``. Its manifest is prepared at build time
+  (``dagster-dbt project prepare-and-package --file pipelines/defs/warehouse/__init__.py``, or
+  ``dbt parse``); ``prepare_if_dev`` re-parses only under ``dagster dev``. Loading these
+  definitions reads ``target/manifest.json`` and never runs dbt, except once on a checkout where
+  no manifest exists yet.
+- ``OnegridDbtTranslator`` only shapes asset specs: marts → ``["marts", name]``, restricted marts
+  → ``["marts_restricted", name]``, everything else → ``["warehouse", name]``; sources keep the
+  keys in their ``meta.dagster.asset_key`` (``["bronze", <source>]``, the ingestion assets);
+  group names follow the layer. dbt tests become asset checks.
+- ``warehouse_dbt_assets`` runs ``dbt build``. It is the only writer of the DuckDB warehouse, so
+  it runs in the concurrency pool ``duckdb_warehouse`` (configure that pool with limit 1).
+"""
+
+
+import os
+from collections.abc import Mapping
+from typing import Any
 
 import dagster as dg
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
 
-defs = dg.Definitions()
+from pipelines import config
+
+WAREHOUSE_POOL = "duckdb_warehouse"
+OPEN_SCHEMA, RESTRICTED_SCHEMA = "marts", "marts_restricted"
+
+
+def _dbt_env() -> None:
+    """Environment every dbt invocation needs (callers normally set ONEGRID_DATA_DIR)."""
+    os.environ.setdefault("ONEGRID_DATA_DIR", str(config.data_dir()))
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    os.environ.setdefault("ONEGRID_DBT_PROJECT_DIR", str(config.DBT_PROJECT_DIR))
+
+
+DBT_PROJECT = DbtProject(
+    project_dir=config.DBT_PROJECT_DIR,
+    profiles_dir=config.DBT_PROJECT_DIR,
+    target="dev",
+)
+if os.environ.get("DAGSTER_IS_DEV_CLI"):
+    _dbt_env()
+    DBT_PROJECT.prepare_if_dev()
+elif not DBT_PROJECT.manifest_path.exists():
+    # A fresh checkout without a packaged manifest: parse once (a few seconds); later loads
+    # read the file. Deployments run `dagster-dbt project prepare-and-package` instead.
+    _dbt_env()
+    DBT_PROJECT.preparer.prepare(DBT_PROJECT)
+
+
+class OnegridDbtTranslator(DagsterDbtTranslator):
+    """Shapes asset specs only: keys and groups per layer."""
+
+    @staticmethod
+    def _schema(props: Mapping[str, Any]) -> str | None:
+        return (props.get("config") or {}).get("schema") or props.get("schema")
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props.get("resource_type") == "source":
+            return super().get_asset_key(dbt_resource_props)
+        name = dbt_resource_props["name"]
+        schema = self._schema(dbt_resource_props)
+        if schema in (OPEN_SCHEMA, RESTRICTED_SCHEMA):
+            return dg.AssetKey([schema, name])
+        return dg.AssetKey(["warehouse", name])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props.get("resource_type") == "seed":
+            return "warehouse_seeds"
+        schema = self._schema(dbt_resource_props)
+        return {
+            "staging": "warehouse_staging",
+            "intermediate": "warehouse_intermediate",
+            OPEN_SCHEMA: "marts",
+            RESTRICTED_SCHEMA: "marts_restricted",
+        }.get(schema or "", "warehouse")
+
+
+TRANSLATOR = OnegridDbtTranslator(
+    settings=DagsterDbtTranslatorSettings(
+        enable_asset_checks=True,
+        # several bronze tables of one source (party members + orgs) share the ingestion asset
+        enable_duplicate_source_asset_keys=True,
+    )
+)
+
+
+@dbt_assets(
+    manifest=DBT_PROJECT.manifest_path,
+    project=DBT_PROJECT,
+    dagster_dbt_translator=TRANSLATOR,
+    name="warehouse_dbt",
+    pool=WAREHOUSE_POOL,
+    op_tags={"onegrid/duckdb_writer": "warehouse"},
+)
+def warehouse_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+    """``dbt build`` of the selected models, seeds and tests (tests reported as asset checks)."""
+    _dbt_env()
+    yield from dbt.cli(["build"], context=context).stream()
+
+
+defs = dg.Definitions(
+    assets=[warehouse_dbt_assets],
+    resources={"dbt": DbtCliResource(project_dir=DBT_PROJECT, profiles_dir=config.DBT_PROJECT_DIR)},
+)
