@@ -69,3 +69,15 @@ nullif(regexp_replace(regexp_replace(regexp_replace(replace({{ col }}, ' ', ''),
 {% macro default__normalise_address(col) -%}
 nullif(regexp_replace(regexp_replace(regexp_replace(replace({{ col }}, ' ', ''), '(幢|号楼)', '栋'), '室$', ''), '^.*?市', ''), '')
 {%- endmacro %}
+
+{# open-tier masking of a person's name: first character then * (张三 → 张*) #}
+{% macro mask_name(col) -%}case when {{ col }} is null or {{ col }} = '' then null else {{ dbt.concat([dbt.safe_cast("substr(" ~ col ~ ", 1, 1)", dbt.type_string()), "'*'"]) }} end{%- endmacro %}
+
+{# remove identity numbers (15/18 characters) and mobile phone numbers from free text #}
+{% macro scrub_identifiers(col) -%}{{ return(adapter.dispatch('scrub_identifiers', 'onegrid')(col)) }}{%- endmacro %}
+{% macro duckdb__scrub_identifiers(col) -%}
+regexp_replace(regexp_replace({{ col }}, '[0-9]{17}[0-9Xx]|(^|[^0-9])[0-9]{15}($|[^0-9])', '\1[id]\2', 'g'), '1[3-9][0-9]{9}', '[phone]', 'g')
+{%- endmacro %}
+{% macro default__scrub_identifiers(col) -%}
+regexp_replace(regexp_replace({{ col }}, '[0-9]{17}[0-9Xx]|[0-9]{15}', '[id]'), '1[3-9][0-9]{9}', '[phone]')
+{%- endmacro %}
