@@ -307,6 +307,20 @@ def _apply_retention(marts: Path, keep: int, current: str) -> list[str]:
     return old
 
 
+def _complete_snapshot_with(marts: Path, content_hash: str) -> Path | None:
+    for p in sorted(marts.iterdir(), reverse=True):
+        if p.name.startswith(".") or not p.is_dir() or not (p / MANIFEST).exists():
+            continue
+        try:
+            manifest = json.loads((p / MANIFEST).read_text())
+            if manifest.get("content_hash") == content_hash:
+                verify_snapshot(p)
+                return p
+        except Exception:
+            continue
+    return None
+
+
 # --- publishing -------------------------------------------------------------------------
 def publish_snapshot(
     warehouse: Path | None = None,
@@ -375,6 +389,14 @@ def publish_snapshot(
             if current and not force and current[1].get("content_hash") == content_hash:
                 say(f"content unchanged: snapshot {current[0].name} stays current")
                 return current[0]
+            if not force:
+                # A publisher killed between the rename and the switch left a complete
+                # snapshot of this very content: switch to it instead of writing it again.
+                done = _complete_snapshot_with(marts, content_hash)
+                if done is not None:
+                    _write_atomic(marts / CURRENT, done.name + "\n")
+                    say(f"snapshot {done.name} (same content) is now current")
+                    return done
 
             now = _dt.datetime.now(_dt.timezone.utc)
             base = f"{now:%Y%m%dT%H%M%SZ}-{content_hash[:8]}"
