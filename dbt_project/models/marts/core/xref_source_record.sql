@@ -1,0 +1,42 @@
+{{ config(enabled=(var('people_source', 'er') != 'none')) }}
+-- One row per current source record: the real-world entity it resolved to, its grid and how.
+with persons as (
+    select source, source_record_id, 'person' as entity_type, person_key as entity_key,
+           grid_code, match_rule, match_score
+    from {{ ref('int_person_records_resolved') }}
+),
+houses as (
+    select source, source_record_id, 'house' as entity_type, house_key as entity_key,
+           grid_code, match_rule, match_score
+    from {{ ref('int_house_records_resolved') }}
+),
+incidents as (
+    select 'incident' as source, incident_id as source_record_id, 'incident' as entity_type,
+           incident_id as entity_key, grid_code, grid_match_rule as match_rule,
+           grid_match_score as match_score
+    from {{ ref('int_incidents_timed') }}
+),
+orgs as (
+    select 'party_org' as source, org_code as source_record_id, 'party_org' as entity_type,
+           org_code as entity_key, grid_code,
+           case when covered_grids = 1 then 'covered_grid'
+                when covered_grids > 1 then 'multiple_grids'
+                else 'no_grid' end as match_rule,
+           case when covered_grids = 1 then 1.0 else 0.0 end as match_score
+    from {{ ref('int_party_orgs_tree') }}
+),
+unioned as (
+    select * from persons
+    union all select * from houses
+    union all select * from incidents
+    union all select * from orgs
+)
+select
+    cast(source as varchar) as source,
+    cast(source_record_id as varchar) as source_record_id,
+    cast(entity_type as varchar) as entity_type,
+    cast(entity_key as varchar) as entity_key,
+    cast(grid_code as varchar) as grid_code,
+    cast(match_rule as varchar) as match_rule,
+    cast(match_score as double) as match_score
+from unioned
