@@ -121,11 +121,12 @@ class Generator:
 
     def _rec(self, ent, key, choices, is_dup, rng, prefix, width) -> dict:
         n = len(ent)
-        nums = rng.permutation(n) + rng.integers(10**(width - 2), 10**(width - 1))
+        offset = int(rng.integers(10**(width - 2), 10**(width - 1)))
+        nums = rng.permutation(n) + offset
         ids = pl.Series(nums).cast(pl.String).str.zfill(width)
         rid = pl.DataFrame({"x": ids}).select(pl.lit(prefix) + pl.col("x"))[:, 0].alias("record_id")
         return {key: np.asarray(ent), "record_id": rid, "choices": choices, "is_dup": is_dup,
-                "current": np.ones(n, bool)}
+                "current": np.ones(n, bool), "next": offset + n}
 
     # ------------------------------------------------------------------ full deliveries
     def write_full(self) -> None:
@@ -258,19 +259,22 @@ class Generator:
         # 1. households moving to another dwelling of the city
         hh_res = np.unique(P["household"][resident])
         k = min(self._n(r["moves"] / 2.6, nres), len(hh_res), len(vacant) // 2)
-        for h in rng.choice(hh_res, k, replace=False):
-            mem = np.nonzero((P["household"] == h) & resident)[0]
-            old = int(P["live"][mem[0]])
-            new = int(vacant[vi]); vi += 1
-            P["live"][mem] = new
-            P["status"][mem] = np.where(P["status"][mem] == ST_SAME, ST_SEP, P["status"][mem])
-            # moving back home makes them 人户一致 again
-            P["status"][mem] = np.where((P["reg"][mem] == new) & (P["status"][mem] == ST_SEP), ST_SAME, P["status"][mem])
-            Hs["status"][old] = 2
-            Hs["status"][new] = 1
-            house_changed.update((old, new))
-            for m in mem:
-                person_changes[int(m)] = "变更"
+        chosen = np.sort(rng.choice(hh_res, k, replace=False))
+        new_dw = vacant[vi:vi + k]
+        vi += k
+        mem = np.nonzero(resident & np.isin(P["household"], chosen))[0]
+        newd = new_dw[np.searchsorted(chosen, P["household"][mem])]
+        old = P["live"][mem].copy()
+        P["live"][mem] = newd
+        st = P["status"][mem]
+        st = np.where(st == ST_SAME, ST_SEP, st)
+        st = np.where((P["reg"][mem] == newd) & (st == ST_SEP), ST_SAME, st)   # moved back home
+        P["status"][mem] = st
+        Hs["status"][old] = 2
+        Hs["status"][newd] = 1
+        house_changed.update(old.tolist())
+        house_changed.update(newd.tolist())
+        person_changes.update(dict.fromkeys(mem.tolist(), "变更"))
         resident = P["in_registry"] & P["alive"] & (P["live"] >= 0)
         # 2. people leaving the city to work elsewhere (户在人不在)
         cand = np.nonzero(resident & (P["status"] == ST_SAME) & (P["pos"] > 0))[0]
@@ -432,27 +436,31 @@ class Generator:
                         surname=pp["surname"] if pp["surname"] is not None else int(rng.integers(0, len(pools.SURNAMES))),
                         g1=int(rng.integers(0, len(pools.GIVEN))),
                         g2=int(rng.integers(0, len(pools.GIVEN))) if rng.random() < 0.7 else -1,
-                        minority=-1, ethnicity=0, id_addr=id_addr, id_body=0, phone="",
+                        minority=-1, ethnicity=0, id_addr=id_addr, id_body=0, phone=0,
                         outside=int(rng.integers(0, 10000)), float_origin=origin)
             for key in P:
                 add[key].append(vals[key])
         # identity numbers, unique against everyone
         ymd = world.days_to_ymd(np.array(add["born"]))
-        existing = set(P["id_body"].tolist())
+        if "id_sorted" not in self.w.extra:
+            self.w.extra["id_sorted"] = np.sort(P["id_body"])
+            self.w.extra["id_new"] = set()
+        srt, new_ids = self.w.extra["id_sorted"], self.w.extra["id_new"]
         bodies = []
         for a, y, m in zip(add["id_addr"], ymd, add["male"]):
             while True:
                 seq = int(rng.integers(0, 500)) * 2 + (1 if m else 0)
                 b = int(a) * 10**11 + int(y) * 1000 + seq
-                if b not in existing:
-                    existing.add(b)
+                j = np.searchsorted(srt, b)
+                if b not in new_ids and not (j < len(srt) and srt[j] == b):
+                    new_ids.add(b)
                     bodies.append(b)
                     break
         add["id_body"] = bodies
         for key in P:
             P[key] = np.concatenate([P[key], np.array(add[key], dtype=P[key].dtype)])
         new = np.arange(n0, n0 + k)
-        # wrong relative numbers keep pointing at the head: household members are contiguous
+        # relative-copy defects need contiguous households, which only the initial population has
         # only for the initial population, so births get no relative-copy defect
         ch = render.person_choices(w, new, rng)
         ch["id_kind"] = np.where(ch["id_kind"] == 8, 0, ch["id_kind"])
@@ -461,13 +469,8 @@ class Generator:
 
     def _append_rec(self, rec, key, ent, ch, prefix, width, rng) -> None:
         n = len(ent)
-        existing = set(rec["record_id"].to_list())
-        ids = []
-        while len(ids) < n:
-            c = prefix + str(int(rng.integers(10**(width - 1), 10**width - 1)))
-            if c not in existing:
-                existing.add(c)
-                ids.append(c)
+        ids = [f"{prefix}{rec['next'] + i:0{width}d}" for i in range(n)]
+        rec["next"] += n
         rec[key] = np.r_[rec[key], ent]
         rec["record_id"] = rec["record_id"].append(pl.Series(ids))
         rec["choices"] = render.concat_choices(rec["choices"], ch)

@@ -61,6 +61,23 @@ def to_fullwidth(e: pl.Expr) -> pl.Expr:
     return e.str.replace_many(list(FULLWIDTH), list(FULLWIDTH.values()))
 
 
+def apply_where(s: pl.Series, mask: np.ndarray, fn) -> pl.Series:
+    """``fn`` applied only to the rows in ``mask`` (a transform costs nothing for the rest)."""
+    idx = np.nonzero(np.asarray(mask, bool))[0]
+    if len(idx) == 0:
+        return s
+    return s.clone().scatter(idx, fn(s.gather(idx)))
+
+
+def trad_s(s: pl.Series) -> pl.Series:
+    src, dst = trad_map()
+    return s.str.replace_many(src, dst)
+
+
+def fullwidth_s(s: pl.Series) -> pl.Series:
+    return s.str.replace_many(list(FULLWIDTH), list(FULLWIDTH.values()))
+
+
 def _gather(pool, idx) -> pl.Series:
     return pl.Series(list(pool), dtype=pl.String).gather(np.asarray(idx))
 
@@ -68,13 +85,15 @@ def _gather(pool, idx) -> pl.Series:
 def fmt_dates(days: np.ndarray, fmt: np.ndarray) -> pl.Series:
     """Dates (days since 1970, <0 or null → empty) in the per-row format index."""
     days = np.asarray(days)
+    fmt = np.asarray(fmt)
     valid = days > -40000
     d = pl.Series(np.where(valid, days, 0)).cast(pl.Int32).cast(pl.Date)
-    df = pl.DataFrame({"d": d, "f": np.asarray(fmt, dtype=np.int8), "v": valid})
-    e = pl.when(pl.col("f") == 0).then(pl.col("d").dt.strftime(DATE_FORMATS[0]))
-    for i in (1, 2, 3):
-        e = e.when(pl.col("f") == i).then(pl.col("d").dt.strftime(DATE_FORMATS[i]))
-    return df.select(pl.when(pl.col("v")).then(e).otherwise(pl.lit("")).alias("x"))["x"]
+    out = pl.Series(np.full(len(days), None, dtype=object), dtype=pl.String)
+    for i, f in enumerate(DATE_FORMATS):
+        idx = np.nonzero(valid & (fmt == i))[0]
+        if len(idx):
+            out = out.scatter(idx, d.gather(idx).dt.strftime(f))
+    return out
 
 
 def _defects(ids: pl.Series, masks: dict[str, np.ndarray]) -> pl.DataFrame:
@@ -182,11 +201,11 @@ def dwelling_addresses(w: World, dw: np.ndarray, ch: dict) -> tuple[pl.Series, n
     room = pl.Series(Hs["room"][dw]).cast(pl.String) + pl.when(pl.Series(ch["no_room"])).then(pl.lit("")).otherwise(pl.lit("室"))
     core = (_gather(pools.ROADS, C["road"][c]) + pl.Series(C["road_no"][c]).cast(pl.String) + "号"
             + C["name"].gather(c))
-    df = pl.DataFrame({"core": core, "bsuf": bsuf, "fw": ch["fullwidth"], "tr": ch["trad"]})
+    df = pl.DataFrame({"core": core, "bsuf": bsuf})
     e = pl.concat_str([prefix, pl.col("core"), bnum, pl.col("bsuf"), unit, room])
-    e = pl.when(pl.col("fw")).then(to_fullwidth(e)).otherwise(e)
-    e = pl.when(pl.col("tr")).then(to_trad(e)).otherwise(e)
     s = df.select(e.alias("a"))["a"]
+    s = apply_where(s, ch["fullwidth"], fullwidth_s)
+    s = apply_where(s, ch["trad"], trad_s)
     variant = (ch["prefix"] != 0) | ch["cn"] | (ch["bsuf"] != 0) | omit | ch["no_room"]
     return s, variant
 
@@ -222,10 +241,10 @@ def person_names(w: World, persons: np.ndarray, ch: dict) -> tuple[pl.Series, di
     first = _gather(pools.MINORITY_FIRST, np.maximum(mi, 0) % nf)
     last = _gather(pools.MINORITY_LAST, np.maximum(mi, 0) // nf % len(pools.MINORITY_LAST))
     sep = _gather(pools.MINORITY_SEPS, ch["sep"])
-    df = pl.DataFrame({"han": han, "m": minority, "f": first, "l": last, "s": sep, "tr": ch["name_def"] == 2})
+    df = pl.DataFrame({"han": han, "m": minority, "f": first, "l": last, "s": sep})
     e = pl.when(pl.col("m")).then(pl.col("f") + pl.col("s") + pl.col("l")).otherwise(pl.col("han"))
-    e = pl.when(pl.col("tr")).then(to_trad(e)).otherwise(e)
     names = df.select(e.alias("n"))["n"]
+    names = apply_where(names, ch["name_def"] == 2, trad_s)
     real_typo = typo & (homo[g1] != np.array(given)[g1]) & ~minority
     return names, {"name_typo": real_typo, "name_traditional": ch["name_def"] == 2,
                    "name_separator_variant": minority & (ch["sep"] != 0)}
@@ -258,7 +277,7 @@ def id_numbers(w: World, persons: np.ndarray, ch: dict) -> tuple[pl.Series, dict
     full = pl.col("s") + pl.col("c")
     k = pl.col("k")
     e = (pl.when(k == 1).then(pl.col("s") + pl.col("c").str.to_lowercase())
-         .when(k == 2).then(to_fullwidth(full))
+         .when(k == 2).then(full.str.replace_many(list(FULLWIDTH), list(FULLWIDTH.values())))
          .when(k == 3).then(pl.col("s").str.slice(0, 6) + " " + pl.col("s").str.slice(6, 8) + " "
                             + pl.col("s").str.slice(14, 3) + pl.col("c"))
          .when(k == 4).then(pl.col("s").str.slice(0, 6) + pl.col("s").str.slice(8, 9))
@@ -267,6 +286,10 @@ def id_numbers(w: World, persons: np.ndarray, ch: dict) -> tuple[pl.Series, dict
     out = df.select(e.alias("id"))["id"]
     masks = {ID_KINDS[i]: kind == i for i in range(1, len(ID_KINDS))}
     return out, masks
+
+
+def phones(num: np.ndarray) -> pl.Series:
+    return pl.Series(num).cast(pl.String).replace("0", "")
 
 
 def genders(male: np.ndarray, code: np.ndarray) -> pl.Series:
@@ -315,7 +338,7 @@ def persons_rows(w: World, rec: dict, idx: np.ndarray, change: np.ndarray | None
         "户籍地址": regs,
         "现住址": cur,
         "人户状态": _gather(STATUS_NAMES, P["status"][pid]),
-        "联系电话": pl.Series(P["phone"][pid].astype(str)),
+        "联系电话": phones(P["phone"][pid]),
         "变动类型": pl.Series(ch_type.astype(str)),
         "变动日期": fmt_dates(ch_date, ch["date_fmt"]),
     })
@@ -423,7 +446,7 @@ def members_rows(w: World, rec: dict, idx: np.ndarray, change: np.ndarray | None
         "工作单位": _gather(pools.EMPLOYERS, M["employer"][mi]),
         "居住地址": home,
         "双报到社区": dual,
-        "联系电话": pl.Series(P["phone"][pid].astype(str)),
+        "联系电话": phones(P["phone"][pid]),
         "变动类型": pl.Series((np.full(n, "", dtype=object) if change is None else change).astype(str)),
     })
     masks = {**imask, **nmask, "date_format": ch["date_fmt"] != 1, "gender_code": ch["gcode"],

@@ -64,8 +64,11 @@ def id_bodies(addr: np.ndarray, ymd: np.ndarray, seq: np.ndarray) -> np.ndarray:
 
 
 def check_idx(body: np.ndarray) -> np.ndarray:
-    digits = (body[:, None] // POW[None, :]) % 10
-    return (digits @ W) % 11
+    body = np.asarray(body, dtype=np.int64)
+    total = np.zeros(len(body), dtype=np.int64)
+    for p_, w_ in zip(POW, W):
+        total += (body // p_) % 10 * w_
+    return total % 11
 
 
 def id_strings(body: np.ndarray) -> pl.Series:
@@ -224,11 +227,14 @@ def _names(rng: np.random.Generator, n: int) -> pl.Series:
     return s + g1 + g2
 
 
-def _phones(rng: np.random.Generator, n: int) -> pl.Series:
+def _phone_numbers(rng: np.random.Generator, n: int) -> np.ndarray:
     pre = np.array([130, 131, 132, 133, 135, 136, 137, 138, 139, 150, 151, 152, 155, 157, 158,
                     159, 170, 176, 177, 178, 180, 181, 182, 183, 185, 186, 187, 188, 189, 199])
-    num = pre[rng.integers(0, len(pre), n)].astype(np.int64) * 10**8 + rng.integers(0, 10**8, n)
-    return pl.Series(num).cast(pl.String)
+    return pre[rng.integers(0, len(pre), n)].astype(np.int64) * 10**8 + rng.integers(0, 10**8, n)
+
+
+def _phones(rng: np.random.Generator, n: int) -> pl.Series:
+    return pl.Series(_phone_numbers(rng, n)).cast(pl.String)
 
 
 # --------------------------------------------------------------------------- housing
@@ -461,9 +467,9 @@ def build_population(w: World) -> None:
         seq[dup] = rng.integers(0, 500, int(dup.sum())) * 2 + np.where(P["male"][dup], 1, 0)
         body = id_bodies(addr, ymd, seq)
     P["id_body"] = body
-    phone = _phones(rng, N).to_numpy().astype(object)
+    phone = _phone_numbers(rng, N)
     no_phone = (rng.random(N) < 0.2) | (P["born"] > base - 16 * 365)
-    P["phone"] = np.where(no_phone, "", phone)
+    P["phone"] = np.where(no_phone, 0, phone)
     # where people outside the city live
     P["outside"] = rng.integers(0, len(pools.OUTSIDE_PLACES) * len(pools.OUTSIDE_ROADS) * 50, N)
     P["float_origin"] = np.r_[origin[hh], rng.integers(0, len(pools.OTHER_PROVINCES), nx)]
