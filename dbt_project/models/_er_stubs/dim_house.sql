@@ -1,4 +1,4 @@
-{{ config(enabled=(var('people_source', 'none') == 'stubs'), schema='marts', contract={'enforced': false}) }}
+{{ config(enabled=('dim_house' in var('er_stubs', [])), schema='marts', contract={'enforced': false}) }}
 select r.house_key, {{ onegrid.normalise_address('h.address') }} as address_std, h.compound, h.building, h.unit, h.room,
        h.use, h.status, h.floor_area_m2, h.lon, h.lat, r.grid_code, h.property_company,
        h.community_name,

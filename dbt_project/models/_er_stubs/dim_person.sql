@@ -1,4 +1,4 @@
-{{ config(enabled=(var('people_source', 'none') == 'stubs'), schema='marts_restricted', contract={'enforced': false}) }}
+{{ config(enabled=('dim_person' in var('er_stubs', [])), schema='marts_restricted', contract={'enforced': false}) }}
 select r.person_key, any_value(p.household_key) as household_key, any_value(r.house_key) as house_key,
        any_value(r.grid_code) as grid_code, any_value(p.name) as name, any_value(p.id_number) as id_number,
        any_value(p.gender) as gender, any_value(p.birth_date) as birth_date, any_value(p.ethnicity) as ethnicity,

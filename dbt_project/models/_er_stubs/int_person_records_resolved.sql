@@ -1,4 +1,4 @@
-{{ config(enabled=(var('people_source', 'none') == 'stubs'), schema='intermediate') }}
+{{ config(enabled=('int_person_records_resolved' in var('er_stubs', [])), schema='intermediate') }}
 with h as (select h.address, min(r.house_key) as house_key, min(r.grid_code) as grid_code
            from {{ ref('int_house_records_latest') }} h join {{ ref('int_house_records_resolved') }} r on r.source_record_id = h.record_id group by 1)
 select 'household' as source, p.record_id as source_record_id, coalesce(p.id_hash, p._record_key) as person_key,
