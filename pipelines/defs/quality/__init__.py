@@ -78,9 +78,10 @@ def build_check(suite: Suite) -> dg.AssetChecksDefinition:
         from pipelines.quality.reports import write_reports
 
         outcome = run_suite(suite)
-        save_outcome(context.run_id, outcome)
+        run_id = context.op_execution_context.run_id
+        save_outcome(run_id, outcome)
         try:
-            write_reports(context.run_id)
+            write_reports(run_id)
         except Exception as exc:  # a report problem must not hide the check result
             context.log.warning(f"reports not written: {type(exc).__name__}")
         return dg.AssetCheckResult(

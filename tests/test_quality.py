@@ -1,0 +1,167 @@
+"""Quality layer: GX suites in expectations/, counts-only results, blocking vs warning, row
+accounting, change against the previous snapshot, and the Dagster wiring (a failed blocking
+check keeps the publish asset from running)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pipelines import config
+from pipelines.publish import current_snapshot_id, publish_snapshot
+from pipelines.quality.engine import get_suite, load_suites, run_checks, run_suite
+from pipelines.quality.testing import (
+    build_sample_bronze,
+    build_sample_warehouse,
+    synthetic_id,
+)
+
+SAMPLE_IDS = [synthetic_id(i) for i in range(120)]
+
+
+def _no_identifiers(text: str) -> bool:
+    return not any(i in text for i in SAMPLE_IDS) and "张1" not in text
+
+
+def test_suites_are_gx_suites_with_severity():
+    import great_expectations as gx
+
+    suites = load_suites()
+    names = {s.name for s in suites}
+    for required in ("mart_dim_grid", "mart_xref_source_record", "mart_dim_person",
+                     "mart_dim_household", "mart_dim_house", "mart_fct_incident",
+                     "mart_grid_profile", "mart_city_summary", "mart_quality_issues",
+                     "bronze_household_persons", "bronze_housing_houses",
+                     "bronze_party_members", "bronze_party_orgs", "bronze_incident_events",
+                     "bronze_grid_grids", "bronze_grid_legacy_grid_map", "row_accounting",
+                     "freshness", "change_grid_residents", "change_table_rows"):
+        assert required in names
+    for s in suites:
+        gsuite = gx.ExpectationSuite(**{k: v for k, v in s.doc.items() if k != "notes"})
+        assert gsuite.name == s.name
+        for e in s.doc["expectations"]:
+            assert e["severity"] in ("critical", "warning")
+            assert e["meta"]["rule"] and e["meta"]["description"]
+
+
+def test_clean_sample_passes_and_results_hold_counts_only(onegrid_env):
+    build_sample_warehouse(config.warehouse_path())
+    build_sample_bronze()
+    quality = run_checks(run_id="t1")
+    by = {c["check"]: c for c in quality["checks"]}
+    for name, c in by.items():
+        assert c["error"] is None, name
+        if name != "freshness":  # only household delivered in the sample
+            assert c["severity"] == "ok", (name, [e["rule"] for e in c["expectations"]
+                                                  if not e["success"]])
+    assert by["mart_dim_person"]["rows"] == 60
+    assert by["row_accounting"]["rows"] == 1
+    text = (config.reports_dir() / "quality_results.json").read_text()
+    assert _no_identifiers(text)
+    assert "partial_unexpected" not in text and "unexpected_list" not in text
+
+
+def test_duplicate_identity_number_is_blocking(onegrid_env):
+    build_sample_warehouse(config.warehouse_path(), broken=True)
+    out = run_suite(get_suite("mart_dim_person"))
+    assert out["blocking"] and not out["passed"] and out["severity"] == "error"
+    failed = {e["rule"]: e for e in out["expectations"] if not e["success"]}
+    assert set(failed) == {"mart_dim_person.id_number_unique"}
+    assert failed["mart_dim_person.id_number_unique"]["unexpected_count"] == 2
+    assert _no_identifiers(json.dumps(out, ensure_ascii=False))
+
+
+def test_row_accounting_detects_lost_rows(onegrid_env):
+    build_sample_bronze(persons=40, quarantined=2, lost=1)
+    out = run_suite(get_suite("row_accounting"))
+    assert out["severity"] == "error"
+    failed = [e for e in out["expectations"] if not e["success"]]
+    assert failed[0]["rule"] == "row_accounting.rows_accounted"
+    assert failed[0]["unexpected_count"] == 1
+
+
+def test_change_against_previous_snapshot_warns(onegrid_env, monkeypatch):
+    import duckdb
+
+    build_sample_warehouse(config.warehouse_path())
+    assert run_suite(get_suite("change_grid_residents"))["note"]  # nothing to compare yet
+    publish_snapshot()
+    assert run_suite(get_suite("change_grid_residents"))["passed"]
+    con = duckdb.connect(str(config.warehouse_path()))
+    con.execute("UPDATE marts.mart_grid_profile SET residents = residents * 3 "
+                "WHERE grid_code = (SELECT min(grid_code) FROM marts.mart_grid_profile)")
+    con.close()
+    monkeypatch.setenv("ONEGRID_CHANGE_MIN_BASE", "1")
+    out = run_suite(get_suite("change_grid_residents"))
+    assert not out["passed"] and out["severity"] == "warning" and not out["blocking"]
+    assert out["expectations"][0]["unexpected_count"] == 1
+
+
+def test_missing_column_is_reported_not_crashing(onegrid_env):
+    import duckdb
+
+    build_sample_warehouse(config.warehouse_path())
+    con = duckdb.connect(str(config.warehouse_path()))
+    con.execute("ALTER TABLE marts.dim_house DROP COLUMN residents")
+    con.close()
+    out = run_suite(get_suite("mart_dim_house"))
+    assert out["error"] and "residents" in out["error"] and out["severity"] == "error"
+
+
+# --- Dagster ----------------------------------------------------------------------------
+def _dagster_defs():
+    import dagster as dg
+
+    from pipelines.defs import publish as publish_defs
+    from pipelines.defs import quality as quality_defs
+
+    keys = [dg.AssetKey(list(k)) for k in publish_defs.REQUIRED_MARTS]
+
+    @dg.multi_asset(specs=[dg.AssetSpec(k) for k in keys], name="stub_dbt_build")
+    def stub_marts():
+        import os
+
+        build_sample_warehouse(config.warehouse_path(),
+                               broken=os.environ.get("STUB_BROKEN") == "1")
+        for k in keys:
+            yield dg.MaterializeResult(asset_key=k)
+
+    job = dg.define_asset_job("build_and_publish_test", selection=dg.AssetSelection.all())
+    return dg.Definitions.merge(
+        dg.Definitions(assets=[stub_marts], jobs=[job]), quality_defs.defs, publish_defs.defs
+    )
+
+
+def test_dagster_blocking_check_stops_publish(onegrid_env, monkeypatch):
+    import dagster as dg
+
+    defs = _dagster_defs()
+    job = defs.resolve_job_def("build_and_publish_test")
+    instance = dg.DagsterInstance.ephemeral()
+    ok = job.execute_in_process(instance=instance, raise_on_error=False)
+    assert ok.success
+    first = current_snapshot_id()
+    assert first
+    evals = [e.event_specific_data for e in ok.all_events
+             if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+    assert len(evals) == len(load_suites())
+
+    monkeypatch.setenv("STUB_BROKEN", "1")
+    bad = job.execute_in_process(instance=instance, raise_on_error=False)
+    assert not bad.success
+    assert current_snapshot_id() == first  # the previous snapshot stays current
+    mats = [e.asset_key.to_user_string() for e in bad.all_events
+            if e.event_type_value == "ASSET_MATERIALIZATION"]
+    assert "publish/snapshot" not in mats
+    failed = [e.event_specific_data for e in bad.all_events
+              if e.event_type_value == "ASSET_CHECK_EVALUATION"
+              and not e.event_specific_data.passed]
+    assert [f.check_name for f in failed if f.severity == dg.AssetCheckSeverity.ERROR] == [
+        "mart_dim_person"]
+    results = json.loads((config.reports_dir() / "quality_results.json").read_text())
+    assert results["run_id"] == bad.run_id
+    assert any(c["check"] == "mart_dim_person" and c["severity"] == "error"
+               for c in results["checks"])
+    assert "issues/mart_dim_person.id_number_unique.html" in (
+        config.reports_dir() / "suite-mart_dim_person.html").read_text()
