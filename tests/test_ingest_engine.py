@@ -126,3 +126,22 @@ def test_xlsx_missing_sheet_rejected(onegrid_env):
     b.write("housing", "20261101", {"houses.xlsx": data}, row_counts={"houses.xlsx": 2})
     res = ingest_delivery("housing", "20261101")
     assert res.status == "rejected" and "no sheet named '房屋'" in res.reason
+
+
+def test_fast_id_normalisation_agrees_with_lib():
+    import datetime as dt
+    from pipelines.ingestion import ids
+    from pipelines.lib.idnumber import check_char, normalise_expr
+
+    good = [f"522301198503{d:02d}{s:03d}" for d in range(1, 29) for s in range(0, 40, 7)]
+    vals = [b + check_char(b) for b in good]
+    vals += [v.lower() for v in vals[:20]] + [v[:6] + v[8:17] for v in vals[20:40]]
+    vals += [v[:17] + "0" for v in vals[40:60]] + [v[:10] + " " + v[10:] for v in vals[60:70]]
+    vals += ["", None, "12345", "５２２３０１１９８５０３１２００１X", "522301209912310014"]
+    df = pl.DataFrame({"x": vals})
+    today = dt.date(2026, 11, 1)
+    ref = df.select(normalise_expr(pl.col("x"), today=today).alias("r")).unnest("r")
+    mine = ids.normalise_columns(df, "x", today=today)
+    assert mine["id_status"].to_list() == ref["id_status"].to_list()
+    assert mine["id_number"].to_list() == ref["id_number"].to_list()
+    assert set(ref["id_status"]) >= {"valid", "repaired", "bad_check", "malformed", "empty"}

@@ -231,25 +231,42 @@ def _issue_frame(rows: pl.DataFrame, source: str, delivery_id: str, file: str | 
         pl.lit(action).alias("action"), pl.col("detail").cast(pl.String))
 
 
-def _add_keys(df: pl.DataFrame, keyspecs: list[tuple[str, pl.Expr, str]]) -> pl.DataFrame:
-    """Keyed hashes computed in DuckDB (pads bound as parameters, never in SQL text)."""
+def _add_keys(df: pl.DataFrame, keyspecs: list[tuple[str, pl.Expr, str]],
+              unique: tuple[str, ...] = ()) -> pl.DataFrame:
+    """Keyed hashes computed in DuckDB (pads bound as parameters, never in SQL text).
+
+    Columns named in ``unique`` are hashed once per distinct value and joined back.
+    """
     if not keyspecs:
         return df
-    inner, outer = pads()
-    vals = df.select([e.alias(f"v{i}") for i, (_, e, _) in enumerate(keyspecs)])
-    if vals.height == 0:
+    if df.height == 0:
         return df.with_columns([pl.lit(None, dtype=pl.String).alias(n) for n, _, _ in keyspecs])
-    con = duckdb.connect()
+    inner, outer = pads()
+    con = duckdb.connect(config={"threads": max(1, os.cpu_count() or 1)})
     try:
-        con.register("vals", vals.to_arrow())
-        sel = ", ".join(f"{keyed_hash_sql(f'v{i}', dom)} AS k{i}"
-                        for i, (_, _, dom) in enumerate(keyspecs))
-        res = con.execute(f"SELECT {sel} FROM vals", {"inner": inner, "outer": outer}).arrow()
+        out = []
+        for name, expr, domain in keyspecs:
+            vals = df.select(expr.alias("v"))
+            if name in unique:
+                vals = vals.unique().drop_nulls()
+            # many small batches so DuckDB scans them in parallel
+            if vals.height > 65_536:
+                vals = pl.concat([vals.slice(i, 65_536) for i in range(0, vals.height, 65_536)],
+                                 rechunk=False)
+            tbl = vals.to_arrow()
+            con.register("vals", tbl)
+            res = con.execute(f"SELECT v, {keyed_hash_sql('v', domain)} AS k FROM vals",
+                              {"inner": inner, "outer": outer}).pl()
+            con.unregister("vals")
+            if name in unique:
+                out.append(df.select(expr.alias("v")).join(res, on="v", how="left",
+                                                           maintain_order="left")["k"]
+                           .alias(name))
+            else:  # same rows in the same order (DuckDB keeps insertion order)
+                out.append(res["k"].cast(pl.String).alias(name))
     finally:
         con.close()
-    res = pl.from_arrow(res)
-    return df.with_columns([res[f"k{i}"].cast(pl.String).alias(n)
-                            for i, (n, _, _) in enumerate(keyspecs)])
+    return df.with_columns(out)
 
 
 def _prior_record_ids(source: str, table: str, before: str) -> pl.DataFrame:
@@ -488,7 +505,8 @@ def _load(manifest: Manifest, fp: str) -> DeliveryResult:
             keyspecs.append(("owner_id_hash", pl.col("owner_id_number"), "id"))
         if table == "persons":
             keyspecs.append(("household_key", pl.col("household_no"), "household"))
-        df = _add_keys(df, keyspecs).with_columns(lineage)
+        df = _add_keys(df, keyspecs, unique=("id_hash", "owner_id_hash", "household_key")
+                       ).with_columns(lineage)
         outputs[table] = df
     if "steps" in outputs:
         ev = outputs["events"].select("_file", "_row_number", "_record_key")

@@ -15,7 +15,7 @@ import polars as pl
 
 from pipelines.lib import gcj02, text
 from pipelines.lib.contract import FileSpec
-from pipelines.lib.idnumber import normalise_expr
+from pipelines.ingestion import ids
 
 LON_RANGE = (73.0, 136.0)
 LAT_RANGE = (3.0, 54.0)
@@ -124,8 +124,16 @@ def transform(table: str, raw: pl.DataFrame, ctx: Ctx) -> Prepared:
     typed: list[pl.Expr] = []
 
     # dates
+    pre = []
     for c in DATES.get(table, []):
-        parsed = text.date_expr(pl.col(c))
+        pre.append(text.on_unique(kept[c], text.date_expr, pl.Date).alias(f"_p_{c}"))
+    if table == "events":
+        pre.append(text.on_unique(kept["reported_at"], text.timestamp_expr, pl.Datetime("us"))
+                   .alias("_p_reported_at"))
+    if pre:
+        kept = kept.with_columns(pre)
+    for c in DATES.get(table, []):
+        parsed = pl.col(f"_p_{c}")
         unparseable = pl.col(c).is_not_null() & parsed.is_null()
         invalid.append((c, unparseable))
         flag_rules.append((unparseable, "date_unparseable", "warning",
@@ -163,7 +171,7 @@ def transform(table: str, raw: pl.DataFrame, ctx: Ctx) -> Prepared:
         typed += [pl.when(outside).then(None).otherwise(lon).alias("lon"),
                   pl.when(outside).then(None).otherwise(lat).alias("lat")]
     if table == "events":
-        ts = text.timestamp_expr(pl.col("reported_at"))
+        ts = pl.col("_p_reported_at")
         bad_ts = pl.col("reported_at").is_not_null() & ts.is_null()
         invalid.append(("reported_at", bad_ts))
         flag_rules.append((bad_ts, "timestamp_unparseable", "warning",
@@ -175,15 +183,14 @@ def transform(table: str, raw: pl.DataFrame, ctx: Ctx) -> Prepared:
                            "time_limit_hours not a number ≥ 0; loaded as missing"))
         typed += [ts.alias("reported_at"),
                   pl.when(bad_h).then(None).otherwise(hours).alias("time_limit_hours")]
-    if idraw:
-        prefix = ID_COLUMNS[table][1]
-        st = normalise_expr(pl.col(idraw), today=ctx.today)
-        typed.append(st.alias("_id"))
 
     # evaluate conditions once as boolean columns
     cond_cols = [cond.alias(f"_inv{i}") for i, (_, cond) in enumerate(invalid)]
     flag_cols = [cond.alias(f"_flag{i}") for i, (cond, *_rest) in enumerate(flag_rules)]
     kept = kept.with_columns(cond_cols + flag_cols).with_columns(typed)
+    if idraw:
+        kept = ids.normalise_columns(kept, idraw, ID_COLUMNS[table][1], today=ctx.today)
+    kept = kept.drop([c for c in kept.columns if c.startswith("_p_")])
     inv_list = pl.concat_list([pl.when(pl.col(f"_inv{i}")).then(pl.lit(f)).otherwise(None)
                                for i, (f, _) in enumerate(invalid)]) if invalid else None
     if inv_list is not None:
@@ -201,8 +208,6 @@ def transform(table: str, raw: pl.DataFrame, ctx: Ctx) -> Prepared:
                                     pl.lit(detail).alias("detail")))
     if idraw:
         prefix = ID_COLUMNS[table][1]
-        kept = kept.with_columns(pl.col("_id").struct.field("id_number").alias(prefix + "number"),
-                                 pl.col("_id").struct.field("id_status").alias(prefix + "status"))
         bad_id = pl.col(prefix + "status").is_in(["bad_check", "bad_date", "malformed"])
         hit = kept.filter(bad_id)
         if hit.height:
@@ -212,7 +217,7 @@ def transform(table: str, raw: pl.DataFrame, ctx: Ctx) -> Prepared:
                                     (pl.lit(f"{prefix}number unusable (")
                                      + pl.col(prefix + "status") + pl.lit("); not loaded"))
                                     .alias("detail")))
-        kept = kept.drop("_id", idraw)
+        kept = kept.drop(idraw)
     kept = kept.drop([c for c in kept.columns
                       if c.startswith(("_inv", "_flag")) and c[-1].isdigit()])
 
@@ -261,7 +266,8 @@ def _events_post(kept: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
              .unnest("_steps"))
     steps = text.normalise_frame(
         steps.rename({"环节": "step", "部门": "department"}), text=["step", "department"])
-    steps = steps.with_columns(text.timestamp_expr(
-        pl.col("时间").str.normalize("NFKC")).alias("step_at")).select(
+    steps = steps.with_columns(text.on_unique(
+        text.normalise_series(steps["时间"], "text"), text.timestamp_expr, pl.Datetime("us"))
+        .alias("step_at")).select(
         "record_id", "step_seq", "step", "step_at", "department", "_row_number")
     return kept.drop("_steps"), steps

@@ -81,19 +81,56 @@ def t2s_column(s: pl.Series) -> pl.Series:
     return s.replace(old, new)
 
 
+# Values made only of printable ASCII (no space) and basic CJK ideographs (U+4E00–U+9FFF) are
+# already NFKC-stable with nothing to trim or collapse: only the other values are worked on.
+_NEEDS_WORK = r"[^\x21-\x7e\x{4e00}-\x{9fff}]"
+_NAME_NEEDS_WORK = _NEEDS_WORK + r"|\."
+
+
+def _apply_where_needed(s: pl.Series, expr_fn, pattern: str) -> pl.Series:
+    """Apply ``expr_fn`` only to the values matching ``pattern`` (or empty); others stay."""
+    mask = (s.str.contains(pattern) | (s == "")).fill_null(False)
+    if not mask.any():
+        return s
+    idx = mask.arg_true()
+    sub = s.filter(mask).to_frame("v").select(expr_fn(pl.col("v")).alias("v"))["v"]
+    return s.scatter(idx, sub)
+
+
+def normalise_series(s: pl.Series, kind: str = "text") -> pl.Series:
+    """``kind``: ``text`` (free text), ``name`` (text + minority-name dots) or ``code``."""
+    if s.dtype != pl.String or s.len() == 0:
+        return s
+    if kind == "code":
+        return _apply_where_needed(s, code_expr, _NEEDS_WORK)
+    if kind == "name":
+        return _apply_where_needed(s, lambda e: name_dots_expr(basic_expr(e)), _NAME_NEEDS_WORK)
+    return _apply_where_needed(s, basic_expr, _NEEDS_WORK)
+
+
 def normalise_frame(df: pl.DataFrame, text: list[str], names: list[str] = (),
                     codes: list[str] = (), t2s: bool = True) -> pl.DataFrame:
     """Normalise ``text`` columns (free text), ``names`` (text + dots) and ``codes`` in place."""
-    exprs = [basic_expr(pl.col(c)).alias(c) for c in text if c in df.columns]
-    exprs += [name_dots_expr(basic_expr(pl.col(c))).alias(c) for c in names if c in df.columns]
-    exprs += [code_expr(pl.col(c)).alias(c) for c in codes if c in df.columns]
-    if exprs:
-        df = df.with_columns(exprs)
+    cols = []
+    for kind, group in (("text", text), ("name", names), ("code", codes)):
+        cols += [normalise_series(df.get_column(c), kind).alias(c) for c in group
+                 if c in df.columns]
+    if cols:
+        df = df.with_columns(cols)
     if t2s:
-        cols = [c for c in [*text, *names] if c in df.columns]
-        if cols:
-            df = df.with_columns([t2s_column(df.get_column(c)).alias(c) for c in cols])
+        tc = [c for c in [*text, *names] if c in df.columns]
+        if tc:
+            df = df.with_columns([t2s_column(df.get_column(c)).alias(c) for c in tc])
     return df
+
+
+def on_unique(s: pl.Series, expr_fn, dtype) -> pl.Series:
+    """Evaluate ``expr_fn`` once per distinct value (dates, timestamps) and map back."""
+    u = s.drop_nulls().unique()
+    if u.len() == 0:
+        return pl.Series(s.name, [None] * s.len(), dtype=dtype)
+    out = u.to_frame("v").select(expr_fn(pl.col("v")).alias("o"))["o"]
+    return s.replace_strict(u, out, default=None, return_dtype=dtype).alias(s.name)
 
 
 # --- dates -------------------------------------------------------------------------------
