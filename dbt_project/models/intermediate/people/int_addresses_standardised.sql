@@ -1,0 +1,109 @@
+-- Standardised addresses (地址标准化): one row per distinct address text seen in the household
+-- (现住址, 户籍地址), party (居住地址) and housing (地址) records.
+-- Steps: spaces removed; everything up to the county-level division name (区县, from the grid
+-- base map) dropped, which removes 省/市/州 prefixes in all their forms; then a leading 街道 or
+-- 社区 name; Chinese numerals of address numbers → Arabic; 幢/号楼 → 栋; parsed into core
+-- (road + number + compound), building, unit, room. A missing 单元 is unit 1 (the contract
+-- leaves 单元 out only for single-unit buildings); a missing 室 is the same room.
+-- address_key (core|building|unit|room) is what dwellings and people are matched on.
+with texts as (
+    select current_address as address_raw from {{ ref('int_person_records_latest') }}
+    union
+    select registered_address from {{ ref('int_person_records_latest') }}
+    union
+    select home_address from {{ ref('int_member_records_latest') }}
+    union
+    select address from {{ ref('int_house_records_latest') }}
+),
+names as (
+    select
+        list(distinct district_name) filter (where district_name is not null) as districts,
+        list(distinct street_name) filter (where street_name is not null) as streets,
+        list(distinct community_name) filter (where community_name is not null) as communities
+    from {{ ref('int_grids_validated') }}
+),
+compact as (
+    select address_raw, regexp_replace(address_raw, '\s+', '', 'g') as a
+    from texts
+    where address_raw is not null and trim(address_raw) <> ''
+),
+district_cut as (
+    -- the last county-level name occurring in the text (a city prefix may itself end in 市)
+    select
+        c.address_raw,
+        c.a,
+        list_filter(n.districts, d -> contains(c.a, d)) as hit,
+        n.streets,
+        n.communities
+    from compact c cross join names n
+),
+stripped as (
+    select
+        address_raw,
+        len(hit) > 0 as has_division_prefix,
+        case when len(hit) > 0
+             then substr(a, list_max(list_transform(hit, d -> strpos(a, d) + length(d))))
+             else a end as s1,
+        streets,
+        communities
+    from district_cut
+),
+stripped2 as (
+    select
+        address_raw,
+        has_division_prefix,
+        coalesce(
+            (select substr(s1, length(st) + 1) from (select unnest(streets) as st) where starts_with(s1, st) limit 1),
+            s1) as s2,
+        communities
+    from stripped
+),
+stripped3 as (
+    select
+        address_raw,
+        has_division_prefix,
+        coalesce(
+            (select substr(s2, length(cm) + 1) from (select unnest(communities) as cm) where starts_with(s2, cm) limit 1),
+            s2) as s3
+    from stripped2
+),
+converted as (
+    select
+        address_raw,
+        has_division_prefix,
+        {{ onegrid.unify_building_suffix(onegrid.cn_numerals_to_arabic('s3')) }} as s
+    from stripped3
+),
+parsed as (
+    select
+        address_raw,
+        has_division_prefix,
+        s as address_stripped,
+        {{ onegrid.address_part('s', 'core') }} as core,
+        {{ onegrid.address_part('s', 'building') }} as building,
+        {{ onegrid.address_part('s', 'unit') }} as unit_raw,
+        {{ onegrid.address_part('s', 'room') }} as room
+    from converted
+)
+select
+    address_raw,
+    address_stripped,
+    has_division_prefix,
+    core is not null as is_parsed,
+    core,
+    nullif(regexp_extract(core, '^(.*?[0-9]+号)', 1), '') as road,
+    coalesce(nullif(regexp_replace(core, '^.*?[0-9]+号', ''), ''), core) as compound,
+    cast(try_cast(building as integer) as varchar) as building,
+    cast(try_cast(unit_raw as integer) as varchar) as unit_given,
+    coalesce(cast(try_cast(unit_raw as integer) as varchar), case when core is not null then '1' end) as unit,
+    cast(try_cast(room as integer) as varchar) as room,
+    case when core is not null
+         then core || cast(try_cast(building as integer) as varchar) || '栋'
+              || coalesce(cast(try_cast(unit_raw as integer) as varchar), '1') || '单元'
+              || cast(try_cast(room as integer) as varchar) || '室'
+         else regexp_replace(address_stripped, '室$', '') end as address_std,
+    case when core is not null
+         then core || '|' || cast(try_cast(building as integer) as varchar) || '|'
+              || coalesce(cast(try_cast(unit_raw as integer) as varchar), '1') || '|'
+              || cast(try_cast(room as integer) as varchar) end as address_key
+from parsed

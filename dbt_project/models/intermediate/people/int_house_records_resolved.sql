@@ -1,0 +1,101 @@
+-- Every current housing record (实有房屋, source 'housing') resolved to its dwelling (house_key)
+-- and placed on a unified grid.
+-- Dwelling: records with the same standardised address key (core|building|unit|room, see
+-- int_addresses_standardised) are one dwelling registered twice (two 房屋编码 with small
+-- differences: address variants, floor area). house_key = the smallest _record_key of the
+-- cluster (a keyed hash, stable while that record stays current). A record whose address
+-- cannot be parsed falls back to its structured columns (社区, 小区, 楼栋, 单元, 房号), else is its
+-- own dwelling.
+-- Grid (grid_rule): point_in_grid (lon/lat of the record, else of another record of the same
+-- dwelling, in a unified grid polygon); address (no usable point: the grid where most placed
+-- dwellings of the same building, else of the same compound core, lie); unresolved.
+with h as (
+    select
+        h.record_id,
+        h._record_key,
+        h.community_name,
+        h.compound as compound_given,
+        h.lon,
+        h.lat,
+        a.core,
+        a.address_key,
+        {{ onegrid.address_number('h.building') }} as b_num,
+        {{ onegrid.address_number('h.unit') }} as u_num,
+        {{ onegrid.address_number('h.room') }} as r_num
+    from {{ ref('int_house_records_latest') }} h
+    left join {{ ref('int_addresses_standardised') }} a on a.address_raw = h.address
+),
+keyed as (
+    select
+        *,
+        coalesce(
+            address_key,
+            case when compound_given is not null and b_num is not null and r_num is not null
+                 then 'S|' || coalesce(community_name, '') || '|' || compound_given || '|' || b_num
+                      || '|' || coalesce(u_num, '1') || '|' || r_num end,
+            'R|' || _record_key) as dwelling_key,
+        coalesce(core, 'S|' || coalesce(community_name, '') || '|' || compound_given) as core_key,
+        coalesce(core, 'S|' || coalesce(community_name, '') || '|' || compound_given)
+            || '|' || coalesce(b_num, split_part(address_key, '|', 2), '') as building_key
+    from h
+),
+clustered as (
+    select
+        *,
+        min(_record_key) over (partition by dwelling_key) as house_key,
+        count(*) over (partition by dwelling_key) as records_in_dwelling
+    from keyed
+),
+by_point as (
+    {{ onegrid.place_points_on_grids(
+        "(select record_id, lon, lat from keyed where lon is not null and lat is not null)",
+        'record_id', 'lon', 'lat') }}
+),
+placed as (
+    select c.*, p.grid_code as point_grid
+    from clustered c left join by_point p on p.point_key = c.record_id
+),
+house_point as (
+    -- the dwelling's grid from any of its records' points (most frequent, then smallest)
+    select house_key, grid_code from (
+        select house_key, point_grid as grid_code,
+               row_number() over (partition by house_key order by count(*) desc, point_grid) as rk
+        from placed where point_grid is not null group by house_key, point_grid
+    ) x where rk = 1
+),
+building_grid as (
+    select building_key, grid_code from (
+        select building_key, point_grid as grid_code,
+               row_number() over (partition by building_key order by count(*) desc, point_grid) as rk
+        from placed where point_grid is not null group by building_key, point_grid
+    ) x where rk = 1
+),
+core_grid as (
+    select core_key, grid_code from (
+        select core_key, point_grid as grid_code,
+               row_number() over (partition by core_key order by count(*) desc, point_grid) as rk
+        from placed where point_grid is not null and core_key is not null group by core_key, point_grid
+    ) x where rk = 1
+)
+select
+    'housing' as source,
+    p.record_id as source_record_id,
+    p._record_key,
+    p.house_key,
+    p.dwelling_key,
+    p.address_key,
+    case when p.address_key is not null then 'address_std'
+         when p.dwelling_key like 'S|%' then 'address_columns'
+         else 'record' end as match_rule,
+    cast(case when p.address_key is not null then 1.0
+              when p.dwelling_key like 'S|%' then 0.9
+              else 1.0 end as double) as match_score,
+    p.records_in_dwelling,
+    coalesce(p.point_grid, hp.grid_code, bg.grid_code, cg.grid_code) as grid_code,
+    case when p.point_grid is not null or hp.grid_code is not null then 'point_in_grid'
+         when bg.grid_code is not null or cg.grid_code is not null then 'address'
+         else 'unresolved' end as grid_rule
+from placed p
+left join house_point hp on hp.house_key = p.house_key
+left join building_grid bg on bg.building_key = p.building_key
+left join core_grid cg on cg.core_key = p.core_key

@@ -1,0 +1,63 @@
+-- Current person-like records of the household (户籍与实有人口) and party (党员) sources in one
+-- shape, prepared for resolution (restricted zone: keeps the normalised id_number).
+--   name_norm      name without spaces (bronze already folded Traditional/full-width and dots)
+--   id_birth       birth date embedded in a usable identity number; id_male its sex digit
+--   birth_eff      the record's birth date, else the one in its number
+--   house_key      dwelling whose standardised address key equals the 现住址 / 居住地址
+--   live_std       standardised 现住址 / 居住地址 text (also for addresses outside the city)
+with raw as (
+    select
+        'household' as source,
+        record_id as source_record_id,
+        _record_key,
+        id_number, id_status, id_hash,
+        name, gender, birth_date, ethnicity,
+        household_key, relation, residency_status, phone,
+        current_address as live_address,
+        registered_address
+    from {{ ref('int_person_records_latest') }}
+    union all
+    select
+        'party', record_id, _record_key,
+        id_number, id_status, id_hash,
+        name, gender, birth_date, ethnicity,
+        null, null, null, phone,
+        home_address,
+        null
+    from {{ ref('int_member_records_latest') }}
+),
+dwellings as (
+    select address_key, min(house_key) as house_key
+    from {{ ref('int_house_records_resolved') }}
+    where address_key is not null
+    group by address_key
+)
+select
+    r.source,
+    r.source_record_id,
+    r._record_key,
+    r.id_number,
+    r.id_status,
+    case when r.id_number is not null then r.id_hash end as id_hash,
+    r.name,
+    nullif(regexp_replace(r.name, '\s+', '', 'g'), '') as name_norm,
+    r.gender,
+    r.birth_date,
+    r.ethnicity,
+    r.household_key,
+    r.relation,
+    r.residency_status,
+    nullif(regexp_replace(coalesce(r.phone, ''), '[^0-9]', '', 'g'), '') as phone_norm,
+    r.live_address,
+    r.registered_address,
+    try_strptime(substr(r.id_number, 7, 8), '%Y%m%d')::date as id_birth,
+    case when r.id_number is not null then cast(substr(r.id_number, 17, 1) as integer) % 2 = 1 end as id_male,
+    coalesce(r.birth_date, try_strptime(substr(r.id_number, 7, 8), '%Y%m%d')::date) as birth_eff,
+    a.address_std as live_std,
+    a.address_key as live_key,
+    d.house_key,
+    ra.address_std as reg_std
+from raw r
+left join {{ ref('int_addresses_standardised') }} a on a.address_raw = r.live_address
+left join dwellings d on d.address_key = a.address_key
+left join {{ ref('int_addresses_standardised') }} ra on ra.address_raw = r.registered_address

@@ -1,0 +1,130 @@
+-- Every current person-like record — household persons (source 'household') and party members
+-- (source 'party') — resolved to one real person: person_key, match_rule, match_score.
+--   id_exact       usable identity number accepted for this record (int_person_id_clusters)
+--   id_repaired    accepted number merged into another one a digit/transposition apart
+--   probabilistic  no usable (or a rejected) number: linked to its best candidate record
+--   unresolved     no usable number and no candidate good enough: a person of its own
+-- Probabilistic stage: candidates share birth date and sex (blocking), have compatible names
+-- (equal or homophone, int_name_pinyin) and at least one of: same dwelling / standardised
+-- address, same household, same phone. The pair weight (macro person_pair_weight) must reach
+-- 0 (match probability ≥ 0.5 after the -12 prior); each loose record links to its best
+-- candidate, and chains of loose records are followed to their root.
+-- person_key = the root identity number's id_hash (a keyed hash), else the smallest
+-- _record_key of the linked loose records (also a keyed hash) — never a bare hash of a number.
+with p as (
+    select p.*, py.py, c.id_accepted, c.root_id_hash, c.is_repaired, c.name_is_anchor
+    from {{ ref('int_person_records_prepared') }} p
+    left join {{ ref('int_person_name_pinyin') }} py on py.name_norm = p.name_norm
+    left join {{ ref('int_person_id_clusters') }} c
+      on c.source = p.source and c.source_record_id = p.source_record_id
+),
+loose as (
+    select * from p where not coalesce(id_accepted, false)
+),
+pairs as (
+    select
+        l._record_key as lkey,
+        c._record_key as ckey,
+        coalesce(c.id_accepted, false) as c_accepted,
+        c.root_id_hash as c_root,
+        {{ onegrid.person_pair_weight(
+            'l.name_norm = c.name_norm',
+            onegrid.names_compatible('l.name_norm', 'c.name_norm', 'l.py', 'c.py'),
+            '(l.house_key = c.house_key or l.live_std = c.live_std)',
+            'l.household_key = c.household_key',
+            'l.reg_std = c.reg_std',
+            'l.phone_norm = c.phone_norm',
+            'l.ethnicity <> c.ethnicity') }} as weight,
+        {{ onegrid.names_compatible('l.name_norm', 'c.name_norm', 'l.py', 'c.py') }} as name_ok,
+        coalesce(l.house_key = c.house_key or l.live_std = c.live_std, false)
+            or coalesce(l.household_key = c.household_key, false)
+            or coalesce(l.phone_norm = c.phone_norm, false) as context_ok
+    from loose l
+    join p c
+      on c.birth_eff = l.birth_eff
+     and c.gender is not distinct from l.gender
+     and c._record_key <> l._record_key
+),
+scored as (
+    select *, 1 / (1 + pow(2, -weight)) as probability
+    from pairs
+),
+best as (
+    -- best accepted candidate per loose record; ties: candidates with a number first, then key
+    select * from (
+        select *, row_number() over (
+            partition by lkey order by weight desc, c_accepted desc, ckey) as rk
+        from scored
+        where name_ok and context_ok and weight >= 0
+    ) x where rk = 1
+),
+best_rejected as (
+    select lkey, max(probability) as probability
+    from scored
+    where not (name_ok and context_ok and weight >= 0)
+    group by lkey
+),
+-- loose → loose links form a functional graph: label components by the smallest key (a few
+-- rounds of min-label propagation) and take the number its root points to, if any
+ll as (
+    select lkey as a, ckey as b from best where not c_accepted
+    union all
+    select ckey, lkey from best where not c_accepted
+),
+lab0 as (
+    select _record_key as k, _record_key as label from loose
+)
+{%- for i in range(1, 6) %},
+lab{{ i }} as (
+    select x.k, least(x.label, coalesce(min(y.label), x.label)) as label
+    from lab{{ i - 1 }} x
+    left join ll on ll.a = x.k
+    left join lab{{ i - 1 }} y on y.k = ll.b
+    group by x.k, x.label
+)
+{%- endfor %},
+comp_root as (
+    -- the number a component is attached to (the best-weighted link of its members)
+    select l.label, arg_max(b.c_root, b.weight) as root_id_hash
+    from lab5 l join best b on b.lkey = l.k
+    where b.c_accepted
+    group by l.label
+),
+comp_size as (
+    select label, count(*) as n from lab5 group by label
+),
+loose_resolved as (
+    select
+        l.k as _record_key,
+        coalesce(cr.root_id_hash, l.label) as person_key,
+        case when b.lkey is not null or cs.n > 1 then 'probabilistic' else 'unresolved' end as match_rule,
+        case when b.lkey is not null then b.probability
+             when cs.n > 1 then (select max(b2.probability) from best b2 where b2.ckey = l.k)
+             else 1 - coalesce(br.probability, 0) end as match_score
+    from lab5 l
+    left join comp_root cr on cr.label = l.label
+    left join comp_size cs on cs.label = l.label
+    left join best b on b.lkey = l.k
+    left join best_rejected br on br.lkey = l.k
+)
+select
+    p.source,
+    p.source_record_id,
+    p._record_key,
+    coalesce(lr.person_key, p.root_id_hash) as person_key,
+    case when p.id_accepted and p.is_repaired then 'id_repaired'
+         when p.id_accepted then 'id_exact'
+         else lr.match_rule end as match_rule,
+    cast(round(case when p.id_accepted and p.is_repaired then 0.95
+                    when p.id_accepted and p.name_is_anchor then 1.0
+                    when p.id_accepted then 0.98
+                    else lr.match_score end, 4) as double) as match_score,
+    p.house_key,
+    h.grid_code,
+    p.household_key,
+    p.id_status,
+    coalesce(p.id_accepted, false) as id_accepted
+from p
+left join loose_resolved lr on lr._record_key = p._record_key
+left join (select distinct house_key, grid_code from {{ ref('int_house_records_resolved') }}) h
+  on h.house_key = p.house_key
