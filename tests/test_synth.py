@@ -52,3 +52,210 @@ def test_refuses_to_overwrite(tiny):
     root, _ = tiny
     with pytest.raises(FileExistsError):
         generate("tiny", root, seed=7, progress=False)
+
+
+# --------------------------------------------------------------------------- identity numbers
+BROKEN_ID = {"id_lower_x", "id_fullwidth", "id_spaces", "id_legacy15", "id_bad_check", "id_empty"}
+
+
+def _read_csv(path: Path, encoding: str) -> pl.DataFrame:
+    return pl.read_csv(path.read_bytes().decode(encoding).encode("utf-8"), infer_schema=False)
+
+
+@pytest.mark.parametrize("source,file,encoding,col,prefix", [
+    ("household", "persons.csv", "gb18030", "公民身份号码", ""),
+    ("party", "members.csv", "utf-8-sig", "公民身份号码", ""),
+])
+def test_identity_numbers_validate_except_the_broken_ones(tiny, source, file, encoding, col, prefix):
+    from stdnum.cn import ric
+
+    root, truth = tiny
+    did = sorted(p.name for p in (root / source).iterdir())[0]
+    df = _read_csv(root / source / did / file, encoding)
+    rid = df.columns[0]
+    defects = pl.read_parquet(truth / "defects.parquet").filter(
+        (pl.col("source") == source) & (pl.col("delivery_id") == did) & (pl.col("file") == file))
+    broken = set(defects.filter(pl.col("kind").is_in(BROKEN_ID))["source_record_id"].to_list())
+    ok_bad = bad_ok = checked = 0
+    rows = int(df.height)
+    for rec, number in zip(df[rid].to_list(), df[col].to_list()):
+        valid = ric.is_valid(number or "")
+        if rec in broken:
+            bad_ok += valid and number is not None and not number.endswith("x") and len(number) == 18
+        else:
+            checked += 1
+            ok_bad += not valid
+    assert checked > 0.6 * rows
+    assert ok_bad == 0, f"{ok_bad} numbers without an injected defect fail python-stdnum"
+    # deliberately broken numbers (other than lower-case x / spaces, which stdnum may clean) fail
+    assert bad_ok <= len(broken)
+
+
+def test_wrong_check_characters_fail_stdnum(tiny):
+    from stdnum.cn import ric
+
+    root, truth = tiny
+    did = sorted(p.name for p in (root / "household").iterdir())[0]
+    df = _read_csv(root / "household" / did / "persons.csv", "gb18030")
+    d = pl.read_parquet(truth / "defects.parquet").filter(
+        (pl.col("delivery_id") == did) & (pl.col("file") == "persons.csv"))
+    kinds = d.group_by("kind").len()
+    for k in ("id_bad_check", "id_legacy15", "id_empty", "id_wrong_valid", "id_relative_copy",
+              "name_typo", "duplicate_record", "date_format", "gender_code", "address_variant"):
+        assert k in kinds["kind"].to_list(), f"no {k} defect injected"
+    bad = set(d.filter(pl.col("kind").is_in(["id_bad_check", "id_legacy15", "id_empty"]))["source_record_id"])
+    sub = df.filter(pl.col("人员编号").is_in(list(bad)))
+    assert int(sub.height) == len(bad)
+    assert sum(ric.is_valid(x or "") for x in sub["公民身份号码"].to_list()) == 0
+
+
+# --------------------------------------------------------------------------- truth and counts
+def test_truth_counts_are_consistent(tiny):
+    _, truth = tiny
+    counts = json.loads((truth / "counts.json").read_text(encoding="utf-8"))
+    persons = pl.read_parquet(truth / "persons.parquet")
+    city = counts["city"]
+    assert city["residents"] == persons["is_resident"].sum() > 500
+    assert city["registered_residents"] + city["floating_residents"] == city["residents"]
+    assert city["floating_residents"] > 0
+    gc = pl.read_parquet(truth / "grid_counts.parquet")
+    assert gc.height == city["grids"] == 12
+    assert gc["households"].sum() == city["households"]
+    houses = pl.read_parquet(truth / "houses.parquet")
+    assert city["houses"] == houses["is_current"].sum()
+    rec = pl.read_parquet(truth / "records.parquet")
+    assert rec.select(pl.struct("source", "table", "source_record_id").is_unique().all()).item()
+    people = rec.filter(pl.col("source") == "household")
+    # people registered twice, and people living outside the city (no dwelling, no grid)
+    assert people["is_duplicate"].sum() > 0
+    assert people.filter(pl.col("house_id").is_null() & pl.col("is_current")).height > 0
+    assert not people.filter(pl.col("house_id").is_null() & pl.col("grid_code").is_not_null()).height
+    # ended records exist after the deltas
+    assert people.filter(~pl.col("is_current")).height > 0
+
+
+def test_incidents(tiny):
+    root, truth = tiny
+    inc = pl.read_parquet(truth / "incidents.parquet")
+    assert inc["returned_count"].sum() > 0
+    assert 0 < inc["is_overdue"].sum() < inc.height
+    assert set(inc["channel"].unique()) == {"网格员上报", "12345热线", "随手拍", "城管巡查"}
+    assert inc.filter(~pl.col("has_coord") & pl.col("legacy_system").is_not_null()).height > 0
+    assert inc.filter(~pl.col("has_coord") & pl.col("legacy_system").is_null()).height > 0
+    # GCJ-02 points are a few hundred metres from the true WGS-84 position
+    seen = {}
+    for did in sorted(p.name for p in (root / "incident").iterdir()):
+        for line in (root / "incident" / did / "events.jsonl").read_text(encoding="utf-8").splitlines():
+            doc = json.loads(line)
+            seen[doc["事件编号"]] = doc
+    assert set(seen) == set(inc["incident_id"])
+    t = inc.filter(pl.col("crs") == "GCJ02")
+    import math
+    dists = []
+    for eid, lon, lat in zip(t["incident_id"], t["lon_wgs84"], t["lat_wgs84"]):
+        c = seen[eid]["坐标"]
+        dx = (c["经度"] - lon) * 111_320 * math.cos(math.radians(lat))
+        dy = (c["纬度"] - lat) * 110_540
+        dists.append(math.hypot(dx, dy))
+    assert dists and 250 < min(dists) and max(dists) < 800
+    # some events move through their workflow across deliveries
+    statuses = [s for s in inc["status"].unique().to_list()]
+    assert {"处置中", "已办结"} <= set(statuses)
+
+
+def test_legacy_codes_reused_across_systems(tiny):
+    root, _ = tiny
+    m = pl.read_csv(root / "grid" / "20261101" / "legacy_grid_map.csv", infer_schema=False)
+    assert set(m["原网格体系"]) == {"党建", "综治", "城管", "环卫"}
+    assert m.select(pl.struct("原网格体系", "原网格编码").is_unique().all()).item()
+    assert m.group_by("原网格编码").agg(pl.col("原网格体系").n_unique().alias("n")).filter(pl.col("n") > 1).height > 0
+
+
+def test_grid_polygons_tile_each_community(tiny):
+    import shapely
+    from shapely.geometry import shape
+
+    root, _ = tiny
+    doc = json.loads((root / "grid" / "20261101" / "grids.geojson").read_text(encoding="utf-8"))
+    geoms = [shape(f["geometry"]) for f in doc["features"]]
+    codes = [f["properties"]["网格编码"] for f in doc["features"]]
+    assert all(len(c) == 15 and c.isdigit() for c in codes)
+    assert all(c.startswith(f["properties"]["社区编码"]) for c, f in zip(codes, doc["features"]))
+    tree = shapely.STRtree(geoms)
+    overlap = 0.0
+    for i, g in enumerate(geoms):
+        for j in tree.query(g):
+            if j > i:
+                overlap += g.intersection(geoms[j]).area
+    total = sum(g.area for g in geoms)
+    # only slivers from rounding coordinates to 1e-7 degrees (about 1 cm) along shared edges
+    assert overlap < total * 1e-5
+    # the grids of a community cover it without holes: the union is one polygon of equal area
+    by_comm: dict[str, list] = {}
+    for f, g in zip(doc["features"], geoms):
+        by_comm.setdefault(f["properties"]["社区编码"], []).append(g)
+    for gs in by_comm.values():
+        u = shapely.union_all(gs)
+        assert abs(u.area - sum(x.area for x in gs)) < 1e-5 * u.area
+        assert u.geom_type == "Polygon" and len(u.interiors) == 0
+
+
+# --------------------------------------------------------------------------- profiles' structure
+@pytest.mark.parametrize("name", ["qianxinan", "jingdezhen"])
+def test_profile_structure_is_exact(tmp_path, name):
+    truth = generate(name, tmp_path / "landing", progress=False, structure_only=True)
+    counts = json.loads((truth / "counts.json").read_text(encoding="utf-8"))["city"]
+    prof = PROFILES[name]
+    assert counts["streets"] == prof.streets
+    assert counts["communities"] == prof.communities
+    assert counts["grids"] == prof.grids
+    assert counts["grid_party_branches"] == prof.grid_branches
+    assert counts["party_groups"] == prof.party_groups
+    if name == "qianxinan":
+        assert (counts["streets"], counts["communities"], counts["grids"]) == (43, 178, 1359)
+        assert (counts["grid_party_branches"], counts["party_groups"]) == (194, 1165)
+    else:
+        assert (counts["communities"], counts["grids"]) == (109, 1021)
+    grids = pl.read_parquet(truth / "grids.parquet")
+    assert grids["grid_code"].str.len_chars().unique().to_list() == [15]
+    assert grids["grid_code"].is_unique().all()
+    orgs = pl.read_parquet(truth / "orgs.parquet")
+    covered = set(orgs.filter(pl.col("level").is_in(["branch", "group"]))["grid_codes"].explode().to_list())
+    assert covered == set(grids["grid_code"])          # every grid has a branch or group
+    # a branch lists every grid its groups cover
+    br = dict(zip(orgs["org_code"], orgs["grid_codes"].to_list()))
+    for parent, gl in zip(orgs.filter(pl.col("level") == "group")["parent_org_code"],
+                          orgs.filter(pl.col("level") == "group")["grid_codes"].to_list()):
+        assert set(gl) <= set(br[parent])
+    # real division codes
+    codes = set(grids["district_code"])
+    assert codes >= ({"522301"} if name == "qianxinan" else {"360202", "360203", "360222", "360281"})
+    if name == "qianxinan":
+        assert "522301001" in set(grids["street_code"])
+        assert grids.filter(pl.col("street_code") == "522301001")["street_name"][0] == "黄草街道"
+    else:
+        streets = set(grids.filter(pl.col("district_code") == "360203")["street_code"])
+        assert streets == {f"360203{i:03d}" for i in range(1, 12)}
+    # the grid delivery is written and conforms
+    (did,) = [p.name for p in (tmp_path / "landing" / "grid").iterdir()]
+    assert check_delivery(tmp_path / "landing" / "grid" / did) == []
+
+
+# --------------------------------------------------------------------------- determinism
+def _fingerprint(root: Path) -> str:
+    h = hashlib.sha256()
+    for m in sorted(root.glob("*/*/_manifest.json")):
+        h.update(str(m.relative_to(root)).encode())
+        h.update(m.read_bytes())
+    return h.hexdigest()
+
+
+def test_deterministic_for_a_seed(tiny, tmp_path):
+    root, truth = tiny
+    again = tmp_path / "a" / "landing"
+    t2 = generate("tiny", again, seed=7, progress=False)
+    assert _fingerprint(again) == _fingerprint(root)
+    assert (t2 / "counts.json").read_text(encoding="utf-8") == (truth / "counts.json").read_text(encoding="utf-8")
+    other = tmp_path / "b" / "landing"
+    generate("tiny", other, seed=8, progress=False)
+    assert _fingerprint(other) != _fingerprint(root)

@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from pipelines import config
 from pipelines.lib.contract import SOURCE_SPECS
+from pipelines.synth import divisions
 from pipelines.synth import incidents as inc_mod
 from pipelines.synth import render, truth, world
 from pipelines.synth.profiles import PROFILES, Profile
@@ -42,12 +43,21 @@ class Generator:
         self.defects: list[pl.DataFrame] = []
         self.bar = tqdm(total=0, disable=not progress, unit="step", desc=f"synth {profile.name}")
         self.timings: dict[str, float] = {}
+        self.tdir = config.truth_dir(self.out)
+        self.tdir.mkdir(parents=True, exist_ok=True)
+        self.defect_dir = self.tdir / "_defect_parts"
+        if self.defect_dir.exists():
+            shutil.rmtree(self.defect_dir)
+        self.defect_dir.mkdir()
 
     # ------------------------------------------------------------------ helpers
     def step(self, name: str):
+        now = time.perf_counter()
+        if getattr(self, "_name", None):
+            self.timings[self._name] = {"seconds": round(now - self._t, 2), "maxrss_mb": _maxrss_mb()}
         self.bar.set_postfix_str(name)
         self.bar.update(1)
-        self._t = time.perf_counter()
+        self._t = now
         self._name = name
 
     def _ddir(self, source: str, did: str) -> Path:
@@ -56,9 +66,12 @@ class Generator:
         return d
 
     def _record_defects(self, source: str, did: str, file: str, df: pl.DataFrame) -> None:
+        """Defects go to small parquet parts (bounded memory), merged by truth.write_truth."""
         if df.height:
-            self.defects.append(df.with_columns(source=pl.lit(source), delivery_id=pl.lit(did), file=pl.lit(file))
-                                .select("source", "delivery_id", "file", "source_record_id", "kind"))
+            part = self.defect_dir / f"{len(self.defects):05d}.parquet"
+            df.with_columns(source=pl.lit(source), delivery_id=pl.lit(did), file=pl.lit(file)).select(
+                "source", "delivery_id", "file", "source_record_id", "kind").write_parquet(part)
+            self.defects.append(part)
 
     # ------------------------------------------------------------------ world
     def build(self) -> None:
@@ -175,7 +188,7 @@ class Generator:
     def _persons(self, did, ex, kind, idx, change=None, change_day=None) -> None:
         d = self._ddir("household", did)
         frames, defects = [], []
-        step = 500_000
+        step = 200_000
         path = d / "persons.csv"
         rows = 0
         with open(path, "wb") as fh:
@@ -224,7 +237,10 @@ class Generator:
     def _incident(self, day: int) -> None:
         did = delivery_ids(self.p)[day]
         d = self._ddir("incident", did)
-        lines = inc_mod.event_lines(self.inc, day)
+        lines, defects = inc_mod.event_lines(self.inc, day)
+        if defects:
+            self._record_defects("incident", did, "events.jsonl", pl.DataFrame(
+                defects, schema={"source_record_id": pl.String, "kind": pl.String}, orient="row"))
         with open(d / "events.jsonl", "w", encoding="utf-8", newline="\n") as fh:
             for ln in lines:
                 fh.write(ln + "\n")
@@ -447,6 +463,7 @@ class Generator:
             self.w.extra["id_new"] = set()
         srt, new_ids = self.w.extra["id_sorted"], self.w.extra["id_new"]
         bodies = []
+        add["id_addr"] = [divisions.code_at(int(a), int(y) // 10000) for a, y in zip(add["id_addr"], ymd)]
         for a, y, m in zip(add["id_addr"], ymd, add["male"]):
             while True:
                 seq = int(rng.integers(0, 500)) * 2 + (1 if m else 0)
@@ -506,11 +523,18 @@ class Generator:
     # ------------------------------------------------------------------ finish
     def finish(self) -> Path:
         self.step("ground truth")
-        tdir = config.truth_dir(self.out)
-        tdir.mkdir(parents=True, exist_ok=True)
+        tdir = self.tdir
         truth.write_truth(self, tdir)
+        self.step("")
+        (tdir / "timings.json").write_text(json.dumps(self.timings, indent=1), encoding="utf-8")
         self.bar.close()
         return tdir
+
+
+def _maxrss_mb() -> int:
+    import resource
+
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
 def _round_geom(gj: dict) -> dict:

@@ -209,12 +209,14 @@ def _status(seen, invalid: bool) -> str:
     return "处置中"
 
 
-def event_lines(inc: dict, day: int) -> list[str]:
-    """JSON lines of the incident delivery of ``day`` (0 = the full one)."""
+def event_lines(inc: dict, day: int) -> tuple[list[str], list[tuple[str, str]]]:
+    """JSON lines of the incident delivery of ``day`` (0 = the full one), and the defects
+    (event id, kind) of the events in it."""
     ex = inc["extracts"]
     t_hi = ex[day]
     t_lo = ex[day - 1] if day > 0 else None
     lines = []
+    defects = []
     for ev in inc["events"]:
         rep = dt.datetime.strptime(ev["上报时间"], TS)
         if rep > t_hi:
@@ -232,4 +234,13 @@ def event_lines(inc: dict, day: int) -> list[str]:
         doc["当前状态"] = status
         doc["满意度"] = ev["sat"] if closed else None
         lines.append(json.dumps(doc, ensure_ascii=False))
-    return lines
+        eid = ev["事件编号"]
+        if ev["坐标"] is None:
+            defects.append((eid, "legacy_grid_only" if ev["原网格编码"] else "address_only"))
+        elif ev["坐标"]["坐标系"] == "GCJ02":
+            defects.append((eid, "gcj02_coordinates"))
+        if ev["原网格编码"] is not None:
+            defects.append((eid, "legacy_grid_code"))
+        if any(s[0] == "退回" for s in seen):
+            defects.append((eid, "returned"))
+    return lines, defects

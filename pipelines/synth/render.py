@@ -152,8 +152,8 @@ def person_choices(w: World, persons: np.ndarray, rng: np.random.Generator, dup:
         "sep": rng.choice(4, n, p=[0.4, 0.2, 0.2, 0.2]).astype(np.int8),
         "date_fmt": rng.choice(4, n, p=DATE_FMT_P).astype(np.int8),
         "gcode": rng.random(n) < r["gender_code"],
-        "wrong_digit": rng.integers(1, 10, n),
-        "bad_shift": rng.integers(1, 11, n),
+        "wrong_digit": rng.integers(1, 10, n).astype(np.int8),
+        "bad_shift": rng.integers(1, 11, n).astype(np.int8),
         "addr": address_choices(rng, n, r),
     }
     return ch

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +58,7 @@ def write_truth(gen, tdir: Path) -> None:
     meta = {"profile": gen.p.name, "scale": gen.scale, "seed": gen.seed, "base_date": str(gen.p.base_date),
             "days": gen.p.days, "structure_only": gen.structure_only}
     if gen.structure_only:
+        shutil.rmtree(gen.defect_dir, ignore_errors=True)
         counts = {"meta": meta, "city": _sum(struct.to_dicts()), "districts": struct.to_dicts()}
         (tdir / "counts.json").write_text(json.dumps(counts, ensure_ascii=False, indent=2), encoding="utf-8")
         return
@@ -165,10 +167,12 @@ def write_truth(gen, tdir: Path) -> None:
         frames.append(f)
     pl.concat(frames, how="vertical_relaxed").write_parquet(tdir / "records.parquet")
     # defects
-    defects = (pl.concat(gen.defects) if gen.defects else
-               pl.DataFrame(schema={"source": pl.String, "delivery_id": pl.String, "file": pl.String,
-                                    "source_record_id": pl.String, "kind": pl.String}))
-    defects.write_parquet(tdir / "defects.parquet")
+    if gen.defects:
+        pl.scan_parquet([str(x) for x in gen.defects]).sink_parquet(tdir / "defects.parquet")
+    else:
+        pl.DataFrame(schema={"source": pl.String, "delivery_id": pl.String, "file": pl.String,
+                             "source_record_id": pl.String, "kind": pl.String}).write_parquet(tdir / "defects.parquet")
+    shutil.rmtree(gen.defect_dir, ignore_errors=True)
 
     # per-grid counts
     def per_grid(mask, grid_idx):

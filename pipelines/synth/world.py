@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from pipelines.synth import geo, pools
+from pipelines.synth import divisions, geo, pools
 from pipelines.synth.profiles import Profile
 
 CHECK = np.array(list("10X98765432"))
@@ -112,6 +112,13 @@ class World:
     orgs: pl.DataFrame = None
     M: dict = None
     extra: dict = field(default_factory=dict)
+
+
+# compact dtypes: 10 million people must fit in a few hundred MB
+P_DTYPES = {"household": np.int32, "pos": np.int16, "rel": np.int8, "born": np.int32, "status": np.int8,
+            "live": np.int32, "reg": np.int32, "kind": np.int8, "surname": np.int16, "g1": np.int16,
+            "g2": np.int16, "minority": np.int16, "ethnicity": np.int8, "id_addr": np.int32,
+            "outside": np.int32, "float_origin": np.int8, "phone": np.int64, "id_body": np.int64}
 
 
 def _rng(seed: int, name: str) -> np.random.Generator:
@@ -332,9 +339,10 @@ def build_housing(w: World) -> None:
     w.buildings = B
     w.compounds = C
     w.houses = {
-        "building": hb, "grid": B["grid"][hb], "unit": unit, "floor": floor, "room": floor * 100 + room,
+        "building": hb.astype(np.int32), "grid": B["grid"][hb].astype(np.int32), "unit": unit.astype(np.int16),
+        "floor": floor.astype(np.int16), "room": (floor * 100 + room).astype(np.int32),
         "use": use, "area": area, "active": np.ones(nh, dtype=bool),
-        "owner": np.full(nh, -1, dtype=np.int64), "status": np.zeros(nh, dtype=np.int8),
+        "owner": np.full(nh, -1, dtype=np.int32), "status": np.zeros(nh, dtype=np.int8),
     }
     w.extra["hh_per_grid"] = hh_g
 
@@ -454,8 +462,9 @@ def build_population(w: World) -> None:
     addr = np.where(older, prov_codes[rng.integers(0, len(prov_codes), N)], addr)
     ext_local = (P["kind"] > 0) & (rng.random(N) < 0.5)
     addr = np.where(ext_local, prov_codes[rng.integers(0, len(prov_codes), N)], addr)
-    P["id_addr"] = addr
     ymd = days_to_ymd(P["born"])
+    addr = divisions.codes_at(addr, ymd // 10000)      # a county that existed at birth
+    P["id_addr"] = addr
     seq = rng.integers(0, 500, N) * 2 + np.where(P["male"], 1, 0)
     body = id_bodies(addr, ymd, seq)
     for _ in range(50):
@@ -473,8 +482,11 @@ def build_population(w: World) -> None:
     # where people outside the city live
     P["outside"] = rng.integers(0, len(pools.OUTSIDE_PLACES) * len(pools.OUTSIDE_ROADS) * 50, N)
     P["float_origin"] = np.r_[origin[hh], rng.integers(0, len(pools.OTHER_PROVINCES), nx)]
+    for key, t in P_DTYPES.items():
+        P[key] = P[key].astype(t)
     w.P = P
-    w.H = {"dwelling": hh_dw, "kind": kind, "no": hh_no, "reg": reg_dw}
+    w.H = {"dwelling": hh_dw.astype(np.int32), "kind": kind.astype(np.int8), "no": hh_no,
+           "reg": reg_dw.astype(np.int32)}
     _owners(w, rng)
 
 
@@ -499,7 +511,7 @@ def _owners(w: World, rng: np.random.Generator) -> None:
     owner = np.where((owner < 0), heads[rng.integers(0, len(heads), nh)], owner)
     status = np.where(occupied, np.where(np.isin(np.arange(nh), dw[own_home]), 0, 1), 2).astype(np.int8)
     status[(Hs["use"] != 0) & (rng.random(nh) < 0.5)] = 1
-    Hs["owner"], Hs["status"] = owner, status
+    Hs["owner"], Hs["status"] = owner.astype(np.int32), status
 
 
 # --------------------------------------------------------------------------- party

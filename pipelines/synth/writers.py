@@ -139,15 +139,19 @@ def write_xlsx(df: pl.DataFrame, path: Path, sheet: str, numeric: set[str]) -> i
     head_xml = _sheet_rows(header, 1, set())
     ncols = len(df.columns)
     dim = f"A1:{_col_letters(ncols - 1)}{df.height + 1}"
+    def info(name: str) -> zipfile.ZipInfo:
+        zi = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))   # fixed: deterministic bytes
+        zi.compress_type = zipfile.ZIP_DEFLATED
+        zi._compresslevel = 1          # fastest deflate (attribute name up to Python 3.12)
+        zi.compress_level = 1          # Python 3.13+
+        return zi
+
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-        zf.writestr("[Content_Types].xml", _CT)
-        zf.writestr("_rels/.rels", _RELS)
-        zf.writestr("docProps/app.xml", _APP)
-        zf.writestr("docProps/core.xml", _CORE)
-        zf.writestr("xl/workbook.xml", _WB.format(sheet=sheet))
-        zf.writestr("xl/_rels/workbook.xml.rels", _WB_RELS)
-        zf.writestr("xl/styles.xml", _STYLES)
-        with zf.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as fh:
+        for name, text in (("[Content_Types].xml", _CT), ("_rels/.rels", _RELS), ("docProps/app.xml", _APP),
+                           ("docProps/core.xml", _CORE), ("xl/workbook.xml", _WB.format(sheet=sheet)),
+                           ("xl/_rels/workbook.xml.rels", _WB_RELS), ("xl/styles.xml", _STYLES)):
+            zf.writestr(info(name), text, compresslevel=1)
+        with zf.open(info("xl/worksheets/sheet1.xml"), "w", force_zip64=True) as fh:
             fh.write(('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                       '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
                       f'<dimension ref="{dim}"/><sheetData>').encode())
