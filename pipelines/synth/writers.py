@@ -142,8 +142,7 @@ def write_xlsx(df: pl.DataFrame, path: Path, sheet: str, numeric: set[str]) -> i
     def info(name: str) -> zipfile.ZipInfo:
         zi = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))   # fixed: deterministic bytes
         zi.compress_type = zipfile.ZIP_DEFLATED
-        zi._compresslevel = 1          # fastest deflate (attribute name up to Python 3.12)
-        zi.compress_level = 1          # Python 3.13+
+        zi._compresslevel = 1          # fastest deflate (the project runs Python 3.11)
         return zi
 
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
