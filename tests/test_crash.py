@@ -27,7 +27,7 @@ def _digest(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def _tables(folder: Path) -> dict[str, list]:
+def _tables(folder: Path) -> dict[str, str]:
     import json
 
     import pyarrow.parquet as pq
@@ -36,7 +36,9 @@ def _tables(folder: Path) -> dict[str, list]:
     out = {}
     for name, entry in manifest["tables"].items():
         rows = pq.read_table(folder / entry["path"]).to_pylist()
-        out[name] = sorted(repr(sorted(r.items())) for r in rows)
+        # compare digests, so a failing assertion never prints a row (restricted tier)
+        out[name] = hashlib.sha256(
+            "\n".join(sorted(repr(sorted(r.items())) for r in rows)).encode()).hexdigest()
     return out
 
 
@@ -46,7 +48,7 @@ def _start_publisher(sleep: float) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def _reference(tmp_path: Path, variant: int) -> dict[str, list]:
+def _reference(tmp_path: Path, variant: int) -> dict[str, str]:
     """Table contents of an uninterrupted publish of the same warehouse, in another data dir."""
     ref = tmp_path / "reference"
     env = dict(os.environ, ONEGRID_DATA_DIR=str(ref))

@@ -48,7 +48,7 @@ td.num { text-align:right; font-variant-numeric: tabular-nums; }
 .badge { display:inline-block; padding:1px 8px; border-radius:10px; font-size:12px; font-weight:600;
          color:#ffffff; }
 .b-ok { background:var(--ok); } .b-warning { background:var(--warn); } .b-error { background:var(--err); }
-.b-critical { background:var(--err); } .b-info { background:#5b6475; }
+.b-critical { background:var(--err); } .b-info, .b-no { background:#5b6475; }
 .tiles { display:flex; gap:14px; flex-wrap:wrap; }
 .tile { flex:1 1 150px; background:#ffffff; border:1px solid #dde3ec; border-radius:8px; padding:12px 16px; }
 .tile b { display:block; font-size:24px; }
@@ -255,7 +255,7 @@ def _write_all(out: Path, run_id: str, quality: dict, extra: list[dict]) -> Path
             f"<tr><td><a href=\"suite-{html.escape(slug(c['check']))}.html\">{_e(c['check'])}</a>"
             f"</td><td>{_e('/'.join(c.get('asset_key', [])))}</td>"
             f"<td>{'blocking' if c.get('blocking') else 'warning'}</td>"
-            f"<td>{_badge(c.get('severity', 'ok'))}</td>"
+            f"<td>{_badge('no data' if (c.get('note') and not exps) else c.get('severity', 'ok'))}</td>"
             f"<td class=\"num\">{len(exps)}</td><td class=\"num\">{failed}</td>"
             f"<td class=\"num\">{_e(c.get('rows'))}</td>"
             f"<td class=\"num\">{c.get('seconds', 0):.2f}</td></tr>"
