@@ -297,12 +297,14 @@ def _ledger_docs() -> list[dict]:
 
 
 def _rows_in(doc: dict):
+    """Rows delivered: the manifest's row counts per file (ledger ``files[].rows_manifest``)."""
+    files = doc.get("files")
+    for key in ("rows_manifest", "rows", "rows_in"):
+        if isinstance(files, list) and files and all(isinstance(f.get(key), int) for f in files):
+            return sum(f[key] for f in files)
     for key in ("rows_in", "rows"):
         if isinstance(doc.get(key), int):
             return doc[key]
-    files = doc.get("files")
-    if isinstance(files, list) and files and all(isinstance(f.get("rows"), int) for f in files):
-        return sum(f["rows"] for f in files)
     return None
 
 
