@@ -65,20 +65,33 @@ def code_expr(col: pl.Expr) -> pl.Expr:
     return pl.when(e == "").then(None).otherwise(e)
 
 
+@lru_cache(maxsize=1)
+def traditional_class() -> str:
+    """A regex character class of every character OpenCC t2s changes on its own (computed
+    once from OpenCC itself: the CJK blocks converted in one call)."""
+    ranges = [(0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF)]
+    chars = [chr(c) for a, b in ranges for c in range(a, b + 1)]
+    conv = t2s_values(chars)
+    changed = sorted({c for c, t in zip(chars, conv) if c != t})
+    return "[" + "".join(changed) + "]" if changed else "[^\\s\\S]"
+
+
 def t2s_column(s: pl.Series) -> pl.Series:
-    """Traditional → Simplified on the unique non-ASCII values of a string Series."""
+    """Traditional → Simplified, converting only the distinct values that hold a character
+    t2s would change (one OpenCC call for all of them)."""
     if s.len() == 0 or s.null_count() == s.len():
         return s
-    uniq = s.drop_nulls().unique()
-    uniq = uniq.filter(~uniq.str.contains(r"^[\x00-\x7f]*$"))
-    if uniq.len() == 0:
+    mask = s.str.contains(traditional_class()).fill_null(False)
+    if not mask.any():
         return s
+    uniq = s.filter(mask).unique()
     conv = pl.Series(t2s_values(uniq.to_list()), dtype=pl.String)
     changed = uniq != conv
     if not changed.any():
         return s
-    old, new = uniq.filter(changed), conv.filter(changed)
-    return s.replace(old, new)
+    idx = mask.arg_true()
+    sub = s.filter(mask).replace(uniq.filter(changed), conv.filter(changed))
+    return s.scatter(idx, sub)
 
 
 # Values made only of printable ASCII (no space) and basic CJK ideographs (U+4E00–U+9FFF) are
