@@ -51,6 +51,18 @@ def _name(code: int) -> str:
     return spans[-1][2] if spans else ""
 
 
+@lru_cache(maxsize=1)
+def _index() -> tuple[dict[int, list[int]], dict[int, list[int]], list[int]]:
+    table = _table()
+    pref: dict[int, list[int]] = {}
+    prov: dict[int, list[int]] = {}
+    counties = sorted(c for c in table if c % 100 != 0)
+    for c in counties:
+        pref.setdefault(c // 100, []).append(c)
+        prov.setdefault(c // 10000, []).append(c)
+    return pref, prov, counties
+
+
 @lru_cache(maxsize=None)
 def code_at(code: int, year: int) -> int:
     """``code`` if it existed in ``year``, else a county of the same prefecture (preferring the
@@ -59,14 +71,14 @@ def code_at(code: int, year: int) -> int:
     if code not in table or _valid(code, year):
         return code
     name = _name(code)[:2]
-    for scope in (code // 100, code // 10000):
-        div = 100 if scope == code // 100 else 10000
-        cands = [c for c in table if c // div == scope and c % 100 != 0 and _valid(c, year)]
+    pref, prov, counties = _index()
+    for group in (pref.get(code // 100, []), prov.get(code // 10000, [])):
+        cands = [c for c in group if _valid(c, year)]
         if cands:
             same = [c for c in cands if _name(c)[:2] == name]
-            return (same or sorted(cands))[0]
+            return (same or cands)[0]
     # e.g. 重庆 before 1997: the numerically nearest county that existed
-    cands = [c for c in table if c % 100 != 0 and _valid(c, year)]
+    cands = [c for c in counties if _valid(c, year)]
     return min(cands, key=lambda c: abs(c - code)) if cands else code
 
 
