@@ -242,8 +242,8 @@ def _add_keys(df: pl.DataFrame, keyspecs: list[tuple[str, pl.Expr, str]],
     if df.height == 0:
         return df.with_columns([pl.lit(None, dtype=pl.String).alias(n) for n, _, _ in keyspecs])
     inner, outer = pads()
-    con = duckdb.connect(config={"threads": max(1, os.cpu_count() or 1),
-                                 "enable_progress_bar": False})
+    con = duckdb.connect(config={"threads": max(1, os.cpu_count() or 1)})
+    con.execute("SET enable_progress_bar = false")
     try:
         out = []
         for name, expr, domain in keyspecs:
