@@ -39,7 +39,8 @@ def run_dbt(data_dir: Path, args: list[str], vars_: dict | None = None) -> None:
         cli += ["--vars", json.dumps(vars_)]
     proc = subprocess.run(cli, cwd=DBT_DIR, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
-        bad = [ln for ln in proc.stdout.splitlines() if "ERROR" in ln or "FAIL" in ln][:20]
+        lines = proc.stdout.splitlines()
+        bad = [ln for ln in lines if "ERROR" in ln or "FAIL" in ln][:20] or lines[-12:]
         raise AssertionError(f"dbt {args[0]} failed:\n" + "\n".join(bad))
 
 

@@ -81,3 +81,8 @@ regexp_replace(regexp_replace({{ col }}, '[0-9]{17}[0-9Xx]|(^|[^0-9])[0-9]{15}($
 {% macro default__scrub_identifiers(col) -%}
 regexp_replace(regexp_replace({{ col }}, '[0-9]{17}[0-9Xx]|[0-9]{15}', '[id]'), '1[3-9][0-9]{9}', '[phone]')
 {%- endmacro %}
+
+{# UNION ALL matching columns by name #}
+{% macro union_all_by_name() -%}{{ return(adapter.dispatch('union_all_by_name', 'onegrid')()) }}{%- endmacro %}
+{% macro duckdb__union_all_by_name() -%}union all by name{%- endmacro %}
+{% macro default__union_all_by_name() -%}union all{# Spark: select the columns in the same order #}{%- endmacro %}

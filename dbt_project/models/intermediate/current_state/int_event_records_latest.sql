@@ -1,3 +1,5 @@
--- Latest state of every event (one row per 事件编号); incident deliveries are deltas.
-{{ onegrid.current_state(ref('stg_incident__events'),
-    fallback_columns=['reported_at', 'lon', 'lat', 'lon_wgs84', 'lat_wgs84', 'time_limit_hours']) }}
+{{ config(materialized='view') }}
+-- Current events (事件编号) records: one row per source record id, records ended by a delta removed.
+select {{ onegrid.star_except('v', ['_is_ended']) }}
+from {{ ref('int_event_record_versions') }} v
+where not v._is_ended

@@ -1,3 +1,5 @@
--- Current dwelling records (one row per 房屋编码): 注销 ends a record.
-{{ onegrid.current_state(ref('stg_housing__houses'), ending_changes=['注销'],
-    fallback_columns=['floor_area_m2', 'lon', 'lat']) }}
+{{ config(materialized='view') }}
+-- Current dwellings (房屋编码) records: one row per source record id, records ended by a delta removed.
+select {{ onegrid.star_except('v', ['_is_ended']) }}
+from {{ ref('int_house_record_versions') }} v
+where not v._is_ended

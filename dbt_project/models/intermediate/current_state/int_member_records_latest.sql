@@ -1,3 +1,5 @@
--- Current party member records (one row per 党员编号): 转出/死亡 end a record.
-{{ onegrid.current_state(ref('stg_party__members'), ending_changes=['转出', '死亡', '撤销'],
-    fallback_columns=['birth_date', 'joined_date', 'full_member_date']) }}
+{{ config(materialized='view') }}
+-- Current party members (党员编号) records: one row per source record id, records ended by a delta removed.
+select {{ onegrid.star_except('v', ['_is_ended']) }}
+from {{ ref('int_member_record_versions') }} v
+where not v._is_ended

@@ -1,3 +1,5 @@
--- Current party organisations (one row per 组织编码): 撤销 ends an organisation.
-{{ onegrid.current_state(ref('stg_party__orgs'), ending_changes=['撤销', '转出'],
-    fallback_columns=['founded_date']) }}
+{{ config(materialized='view') }}
+-- Current party organisations (组织编码) records: one row per source record id, records ended by a delta removed.
+select {{ onegrid.star_except('v', ['_is_ended']) }}
+from {{ ref('int_org_record_versions') }} v
+where not v._is_ended

@@ -1,3 +1,5 @@
--- Current household person records (one row per 人员编号): full/delta semantics, 迁出/死亡 end a record.
-{{ onegrid.current_state(ref('stg_household__persons'), ending_changes=['迁出', '死亡'],
-    fallback_columns=['birth_date', 'change_date']) }}
+{{ config(materialized='view') }}
+-- Current household persons (人员编号) records: one row per source record id, records ended by a delta removed.
+select {{ onegrid.star_except('v', ['_is_ended']) }}
+from {{ ref('int_person_record_versions') }} v
+where not v._is_ended
