@@ -335,7 +335,9 @@ def publish_snapshot(
     Returns the folder of the snapshot that is current afterwards. ``quality`` is the run's
     quality results (``pipelines.quality.run_checks`` shape): summarised in the manifest, and
     each failed rule becomes a ``quality_issues`` row. Raises ``PublishError`` when quality
-    holds a failed blocking check (nothing is published then).
+    holds a failed blocking check (nothing is published then). ``quality=None`` means the
+    caller audited already (the Dagster asset always passes the run's results; to audit and
+    publish outside Dagster: ``publish_snapshot(quality=run_checks())``).
     """
     import duckdb
 

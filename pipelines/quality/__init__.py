@@ -13,3 +13,5 @@ from pipelines.quality.engine import (  # noqa: F401
     save_outcome,
 )
 from pipelines.quality.reports import write_reports  # noqa: F401
+
+run_all_checks = run_checks  # the name bench/harness.py calls

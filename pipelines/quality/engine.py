@@ -518,9 +518,26 @@ def results_dir(run_id: str) -> Path:
     return config.reports_dir() / ".runs" / run_id
 
 
+KEEP_RUNS = 20
+
+
+def _prune_runs(keep: int = KEEP_RUNS) -> None:
+    base = config.reports_dir() / ".runs"
+    runs = sorted((p for p in base.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
+    for old in runs[:-keep]:
+        for f in old.iterdir():
+            f.unlink()
+        old.rmdir()
+
+
 def save_outcome(run_id: str, outcome: dict) -> Path:
     d = results_dir(run_id)
-    d.mkdir(parents=True, exist_ok=True)
+    if not d.exists():
+        d.mkdir(parents=True, exist_ok=True)
+        try:
+            _prune_runs()
+        except OSError:
+            pass
     path = d / f"{outcome['check']}.json"
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(outcome, ensure_ascii=False, indent=1, default=str))
