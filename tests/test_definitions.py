@@ -25,7 +25,7 @@ def _defs():
 
 def test_every_definition_loads_and_resolves():
     defs = _defs()
-    defs.validate_loadable()
+    dg.Definitions.validate_loadable(defs)
     repo = defs.get_repository_def()
     keys = {k.to_user_string() for k in defs.resolve_all_asset_keys()}
     checks = list(repo.asset_graph.asset_check_keys)
