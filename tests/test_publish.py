@@ -129,6 +129,7 @@ READER = textwrap.dedent(
     import pyarrow.parquet as pq
     marts, stop = Path(sys.argv[1]), Path(sys.argv[2])
     reads, seen, bad = 0, set(), []
+    ready = stop.with_name("ready")
     while not stop.exists():
         try:
             sid = (marts / "CURRENT").read_text().strip()
@@ -145,6 +146,8 @@ READER = textwrap.dedent(
             bad.append(f"{sid}: {type(exc).__name__}")
         reads += 1
         seen.add(sid)
+        if reads == 1:
+            ready.touch()
     print(json.dumps({"reads": reads, "seen": sorted(seen), "bad": bad}))
     """
 )
@@ -162,6 +165,10 @@ def test_concurrent_reader_never_sees_partial_snapshot(warehouse, tmp_path, monk
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
+        deadline = time.time() + 120
+        while not (tmp_path / "ready").exists():  # the reader is polling before we publish
+            assert reader.poll() is None and time.time() < deadline, "reader did not start"
+            time.sleep(0.05)
         published = 0
         for variant in range(1, 7):
             build_sample_warehouse(config.warehouse_path(), variant=variant)
@@ -175,5 +182,5 @@ def test_concurrent_reader_never_sees_partial_snapshot(warehouse, tmp_path, monk
     assert reader.returncode == 0, err[-2000:]
     result = json.loads(out)
     assert result["bad"] == []
-    assert result["reads"] > 10
+    assert result["reads"] > 10, result
     assert len(result["seen"]) >= 2, "the reader should have observed several snapshots"
