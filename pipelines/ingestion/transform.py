@@ -130,6 +130,9 @@ def transform(table: str, raw: pl.DataFrame, ctx: Ctx) -> Prepared:
     if table == "events":
         pre.append(text.on_unique(kept["reported_at"], text.timestamp_expr, pl.Datetime("us"))
                    .alias("_p_reported_at"))
+    for c in ("floor_area_m2", "lon", "lat", "time_limit_hours"):
+        if c in kept.columns and table in ("houses", "events"):
+            pre.append(text.number_expr(pl.col(c)).alias(f"_p_{c}"))
     if pre:
         kept = kept.with_columns(pre)
     for c in DATES.get(table, []):
@@ -153,14 +156,14 @@ def transform(table: str, raw: pl.DataFrame, ctx: Ctx) -> Prepared:
                            "gender is neither 男/女 nor code 1/2; loaded as missing"))
         typed.append(g.alias("gender"))
     if table == "houses":
-        area = text.number_expr(pl.col("floor_area_m2"))
+        area = pl.col("_p_floor_area_m2")
         bad_area = pl.col("floor_area_m2").is_not_null() & (area.is_null() | (area <= 0))
         invalid.append(("floor_area_m2", bad_area))
         flag_rules.append((bad_area, "floor_area_impossible", "warning",
                            "floor_area_m2 not a number > 0; loaded as missing"))
         typed.append(pl.when(bad_area).then(None).otherwise(area).alias("floor_area_m2"))
     if table in ("houses", "events"):
-        lon, lat = text.number_expr(pl.col("lon")), text.number_expr(pl.col("lat"))
+        lon, lat = pl.col("_p_lon"), pl.col("_p_lat")
         present = pl.col("lon").is_not_null() | pl.col("lat").is_not_null()
         outside = present & (lon.is_null() | lat.is_null() | ~lon.is_between(*LON_RANGE)
                              | ~lat.is_between(*LAT_RANGE))
@@ -176,7 +179,7 @@ def transform(table: str, raw: pl.DataFrame, ctx: Ctx) -> Prepared:
         invalid.append(("reported_at", bad_ts))
         flag_rules.append((bad_ts, "timestamp_unparseable", "warning",
                            "reported_at is not YYYY-MM-DD HH:MM:SS; loaded as missing"))
-        hours = text.number_expr(pl.col("time_limit_hours"))
+        hours = pl.col("_p_time_limit_hours")
         bad_h = pl.col("time_limit_hours").is_not_null() & (hours.is_null() | (hours < 0))
         invalid.append(("time_limit_hours", bad_h))
         flag_rules.append((bad_h, "number_unparseable", "warning",
@@ -194,8 +197,14 @@ def transform(table: str, raw: pl.DataFrame, ctx: Ctx) -> Prepared:
     inv_list = pl.concat_list([pl.when(pl.col(f"_inv{i}")).then(pl.lit(f)).otherwise(None)
                                for i, (f, _) in enumerate(invalid)]) if invalid else None
     if inv_list is not None:
-        kept = kept.with_columns(inv_list.list.drop_nulls().list.unique(maintain_order=True)
-                                 .alias("_invalid_fields"))
+        # build the list only for the few rows with an invalid field, then join back
+        anyinv = pl.any_horizontal([pl.col(f"_inv{i}") for i in range(len(invalid))])
+        sub = kept.filter(anyinv).select(
+            "_row_number", inv_list.list.drop_nulls().list.unique(maintain_order=True)
+            .alias("_invalid_fields"))
+        kept = kept.join(sub, on="_row_number", how="left", maintain_order="left")
+        kept = kept.with_columns(pl.col("_invalid_fields").fill_null(
+            pl.lit([], dtype=pl.List(pl.String))))
     else:
         kept = kept.with_columns(pl.lit([], dtype=pl.List(pl.String)).alias("_invalid_fields"))
 
