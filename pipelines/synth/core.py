@@ -401,13 +401,38 @@ class Generator:
         for mi, c in member_changes.items():
             if c in ("死亡", "转出"):
                 M["active"][mi] = False
-        if member_changes:
-            mids = np.fromiter(member_changes, dtype=np.int64)
+        # organisations: on day 3 a party group is dissolved (撤销) and re-founded under a new
+        # code (新增) covering the same grid; its members move to the new group (变更)
+        oidx, och = np.zeros(0, np.int64), None
+        if day == 3:
+            oidx, och = self._reorganise_group(rng, member_changes)
+        if member_changes or len(oidx):
+            mids = np.fromiter(member_changes, dtype=np.int64, count=len(member_changes))
             ridx = np.nonzero(np.isin(self.mrec["member"], mids) & self.mrec["current"])[0]
             ch = np.array([member_changes[int(x)] for x in self.mrec["member"][ridx]], dtype=object)
-            self._party(did, ex, "delta", ridx, np.zeros(0, np.int64), ch, None)
+            self._party(did, ex, "delta", ridx, oidx, ch, och)
             self.mrec["current"][ridx[np.isin(ch, ["死亡", "转出"])]] = False
         self._incident(day)
+
+    def _reorganise_group(self, rng, member_changes: dict) -> tuple[np.ndarray, np.ndarray]:
+        w = self.w
+        o = w.orgs
+        groups = np.nonzero((o["level"].to_numpy() == "group") & o["active"].to_numpy())[0]
+        if not len(groups):
+            return np.zeros(0, np.int64), None
+        old = int(rng.choice(groups))
+        row = o.row(old, named=True)
+        new = o.height
+        code = f"{row['district_code']}{9000000 + new:07d}"
+        add = pl.DataFrame([{**row, "org_idx": new, "org_code": code, "active": True,
+                             "founded": int(to_days(self.p.base_date) + 2)}], schema=o.schema)
+        w.orgs = pl.concat([o.with_columns(pl.when(pl.col("org_idx") == old).then(False)
+                                           .otherwise(pl.col("active")).alias("active")), add])
+        moved = np.nonzero(w.M["active"] & (w.M["org"] == old))[0]
+        w.M["org"][moved] = new
+        for mi in moved:
+            member_changes.setdefault(int(mi), "变更")
+        return np.array([old, new]), np.array(["撤销", "新增"], dtype=object)
 
     def _new_household(self, dwelling: int) -> int:
         w = self.w

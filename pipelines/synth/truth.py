@@ -204,14 +204,11 @@ def write_truth(gen, tdir: Path) -> None:
         "party_members_resident": per_grid(is_member & resident, np.maximum(live_grid, 0)),
         "party_members_by_org_grid": per_grid(m_act & (m_single >= 0), np.maximum(m_single, 0)),
         "party_branches": branches, "party_groups": groups,
-        "incidents": np.bincount(g["grid_code"].to_list().index(x) if False else 0, minlength=0) if False else
-        inc.group_by("grid_code").len().join(pl.DataFrame({"grid_code": gcode}), on="grid_code", how="right")
-        .sort("grid_code")["len"].fill_null(0).to_numpy() if False else np.zeros(ng, np.int64),
     })
     ic = inc.group_by("grid_code").agg(pl.len().alias("incidents"),
                                        pl.col("status").is_in(["待受理", "处置中"]).sum().alias("incidents_open"),
                                        pl.col("is_overdue").sum().alias("incidents_overdue"))
-    grid_counts = grid_counts.drop("incidents").join(ic, on="grid_code", how="left").with_columns(
+    grid_counts = grid_counts.join(ic, on="grid_code", how="left").with_columns(
         pl.col("incidents", "incidents_open", "incidents_overdue").fill_null(0))
     grid_counts.write_parquet(tdir / "grid_counts.parquet")
     # district and city counts (marts.md count definitions)
