@@ -36,7 +36,8 @@ def test_suites_are_gx_suites_with_severity():
                      "bronze_household_persons", "bronze_housing_houses",
                      "bronze_party_members", "bronze_party_orgs", "bronze_incident_events",
                      "bronze_grid_grids", "bronze_grid_legacy_grid_map", "row_accounting",
-                     "freshness", "change_grid_residents", "change_table_rows"):
+                     "freshness", "change_grid_residents", "change_table_rows",
+                     "change_delivery_rows"):
         assert required in names
     for s in suites:
         gsuite = gx.ExpectationSuite(**{k: v for k, v in s.doc.items() if k != "notes"})
@@ -169,3 +170,15 @@ def test_dagster_blocking_check_stops_publish(onegrid_env, monkeypatch):
                for c in results["checks"])
     assert "issues/mart_dim_person.id_number_unique.html" in (
         config.reports_dir() / "suite-mart_dim_person.html").read_text()
+
+
+def test_change_against_previous_delivery_warns(onegrid_env):
+    from pipelines.quality.testing import write_ledger
+
+    write_ledger("household", "20261101", rows=100)
+    write_ledger("household", "20261108", rows=104)
+    assert run_suite(get_suite("change_delivery_rows"))["passed"]
+    write_ledger("household", "20261115", rows=50)
+    out = run_suite(get_suite("change_delivery_rows"))
+    assert out["severity"] == "warning" and not out["blocking"]
+    assert out["expectations"][0]["unexpected_count"] == 1

@@ -374,6 +374,30 @@ def frame_freshness():
     return pd.DataFrame(rows)
 
 
+def frame_change_delivery_rows():
+    """Per source: rows of its latest full delivery vs the previous full delivery."""
+    import pandas as pd
+
+    share = float(os.environ.get("ONEGRID_DELIVERY_CHANGE_MAX_SHARE", "0.2"))
+    fulls: dict[str, list[tuple[str, int | None]]] = {}
+    for doc in _ledger_docs():
+        if _accepted(doc) and doc.get("kind") == "full" and "~" not in str(doc["delivery_id"]):
+            fulls.setdefault(doc["source"], []).append((str(doc["delivery_id"]), _rows_in(doc)))
+    rows = []
+    for src, items in sorted(fulls.items()):
+        items.sort()
+        if len(items) < 2:
+            continue
+        (pid, prev), (lid, last) = items[-2], items[-1]
+        ok = None if prev is None or last is None else abs(last - prev) <= share * max(prev, 1)
+        rows.append({"source": src, "previous_delivery_id": pid, "delivery_id": lid,
+                     "rows_prev": prev, "rows_now": last, "within_limit": ok})
+    cols = ["source", "previous_delivery_id", "delivery_id", "rows_prev", "rows_now",
+            "within_limit"]
+    note = None if rows else "no source has two full deliveries yet: nothing to compare"
+    return pd.DataFrame(rows, columns=cols), note
+
+
 def _previous_table(name: str):
     from pipelines.publish import read_current
 
@@ -452,7 +476,7 @@ def run_suite(suite: Suite, params: dict | None = None, con=None) -> dict:
         params = params if params is not None else default_params()
         kind = meta.get("batch", "warehouse")
         df, note = None, None
-        if kind == "warehouse" or (kind == "builtin" and meta.get("name", "").startswith("change")):
+        if kind == "warehouse" or meta.get("name") in ("change_grid_residents", "change_table_rows"):
             if con is None:
                 if not config.warehouse_path().exists():
                     raise FileNotFoundError("warehouse not built")
@@ -481,6 +505,8 @@ def run_suite(suite: Suite, params: dict | None = None, con=None) -> dict:
             df = frame_row_accounting()
         elif meta.get("name") == "freshness":
             df = frame_freshness()
+        elif meta.get("name") == "change_delivery_rows":
+            df, note = frame_change_delivery_rows()
         else:
             raise ValueError(f"unknown batch kind in suite {suite.name}")
         outcome["note"] = note
