@@ -69,6 +69,8 @@ select 1
     select r.*, r._delivery_id as _first_delivery_id, cast(1 as bigint) as _n_weight
     from {{ relation }} r
     where r._delivery_id > (select coalesce(max(_delivery_id), '') from {{ this }})
+      and r._delivery_id >= coalesce(
+        (select max(_delivery_id) from {{ relation }} where _delivery_kind = 'full'), '')
     {{ onegrid.union_all_by_name() }}
     select {{ onegrid.star_except('t', ['_n_deliveries', '_is_ended', '_invalid_fields']) }},
            cast([] as varchar[]) as _invalid_fields,
