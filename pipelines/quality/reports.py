@@ -212,7 +212,7 @@ def _write_all(out: Path, run_id: str, quality: dict, extra: list[dict]) -> Path
                 f"<td class=\"num\">{_e(e.get('element_count', ''))}</td>"
                 f"<td class=\"num\">{_e(e.get('unexpected_count', ''))}</td>"
                 f"<td class=\"num\">{'' if pct is None else f'{pct:.2f}%'}</td>"
-                f"<td>{rule_links(e) if not e['success'] else ''}</td></tr>"
+                f"<td>{rule_links(e)}</td></tr>"
             )
         note = f"<p class=\"muted\">{_e(c['note'])}</p>" if c.get("note") else ""
         err = (f"<p><span class=\"badge b-error\">could not run</span> {_e(c['error'])}</p>"
