@@ -22,9 +22,9 @@ ordered as (
     select
         hh.*,
         coalesce(p.party_members, 0) as party_members,
-        row_number() over (partition by grid_code, compound, building, unit
-                           order by floor, room, household_key) - 1 as pos,
-        count(*) over (partition by grid_code, compound, building, unit) as n_in_unit
+        row_number() over (partition by hh.grid_code, hh.compound, hh.building, hh.unit
+                           order by hh.floor, hh.room, hh.household_key) - 1 as pos,
+        count(*) over (partition by hh.grid_code, hh.compound, hh.building, hh.unit) as n_in_unit
     from hh left join party_hh p on p.household_key = hh.household_key
 ),
 assigned as (
