@@ -71,15 +71,20 @@ def code_at(code: int, year: int) -> int:
     if code not in table or _valid(code, year):
         return code
     name = _name(code)[:2]
-    pref, prov, counties = _index()
-    for group in (pref.get(code // 100, []), prov.get(code // 10000, [])):
-        cands = [c for c in group if _valid(c, year)]
+    for cands in (_cands("pref", code // 100, year), _cands("prov", code // 10000, year)):
         if cands:
             same = [c for c in cands if _name(c)[:2] == name]
             return (same or cands)[0]
     # e.g. 重庆 before 1997: the numerically nearest county that existed
-    cands = [c for c in counties if _valid(c, year)]
+    cands = _cands("all", 0, year)
     return min(cands, key=lambda c: abs(c - code)) if cands else code
+
+
+@lru_cache(maxsize=None)
+def _cands(scope: str, key: int, year: int) -> tuple[int, ...]:
+    pref, prov, counties = _index()
+    group = pref.get(key, []) if scope == "pref" else prov.get(key, []) if scope == "prov" else counties
+    return tuple(c for c in group if _valid(c, year))
 
 
 def codes_at(codes: np.ndarray, years: np.ndarray) -> np.ndarray:

@@ -348,6 +348,34 @@ def build_housing(w: World) -> None:
 
 
 # --------------------------------------------------------------------------- population
+def _unique_bodies(body: np.ndarray, male: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Resample the sequence of colliding identity numbers until every number is unique
+    (one sort of everything, then only the few collisions are redrawn)."""
+    order = np.argsort(body, kind="stable")
+    sb = body[order]
+    dup_sorted = np.r_[False, sb[1:] == sb[:-1]]
+    taken = sb[~dup_sorted]                       # sorted, unique
+    todo = order[dup_sorted]
+    accepted: list[np.ndarray] = []
+    body = body.copy()
+    for _ in range(200):
+        if len(todo) == 0:
+            break
+        cand = body[todo] - body[todo] % 1000 + rng.integers(0, 500, len(todo)) * 2 + np.where(male[todo], 1, 0)
+        j = np.searchsorted(taken, cand)
+        clash = (j < len(taken)) & (taken[np.minimum(j, len(taken) - 1)] == cand)
+        acc = np.concatenate(accepted) if accepted else np.zeros(0, np.int64)
+        clash |= np.isin(cand, acc)
+        _, first = np.unique(cand, return_index=True)
+        firstmask = np.zeros(len(cand), bool)
+        firstmask[first] = True
+        ok = ~clash & firstmask
+        body[todo[ok]] = cand[ok]
+        accepted.append(cand[ok])
+        todo = todo[~ok]
+    return body
+
+
 def build_population(w: World) -> None:
     p, rng, r = w.profile, _rng(w.seed, "population"), w.rates
     Hs = w.houses
@@ -467,14 +495,7 @@ def build_population(w: World) -> None:
     P["id_addr"] = addr
     seq = rng.integers(0, 500, N) * 2 + np.where(P["male"], 1, 0)
     body = id_bodies(addr, ymd, seq)
-    for _ in range(50):
-        _, first, cnt = np.unique(body, return_index=True, return_counts=True)
-        dup = np.ones(N, bool)
-        dup[first] = False
-        if not dup.any():
-            break
-        seq[dup] = rng.integers(0, 500, int(dup.sum())) * 2 + np.where(P["male"][dup], 1, 0)
-        body = id_bodies(addr, ymd, seq)
+    body = _unique_bodies(body, P["male"], rng)
     P["id_body"] = body
     phone = _phone_numbers(rng, N)
     no_phone = (rng.random(N) < 0.2) | (P["born"] > base - 16 * 365)
