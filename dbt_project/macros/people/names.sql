@@ -55,3 +55,18 @@ coalesce({{ a }} = {{ b }}
  + case when {{ same_phone }} then 10 else 0 end
  + case when {{ eth_differs }} then -8 else 0 end)
 {%- endmacro %}
+
+{#- same length, same first character (surname), exactly one other character different -#}
+{% macro names_one_char_apart(a, b) -%}{{ return(adapter.dispatch('names_one_char_apart', 'onegrid')(a, b)) }}{%- endmacro %}
+
+{% macro duckdb__names_one_char_apart(a, b) -%}
+coalesce(length({{ a }}) = length({{ b }}) and length({{ a }}) >= 2
+  and substr({{ a }}, 1, 1) = substr({{ b }}, 1, 1)
+  and len(list_filter(range(2, length({{ a }}) + 1), i -> substr({{ a }}, i, 1) <> substr({{ b }}, i, 1))) = 1, false)
+{%- endmacro %}
+
+{% macro default__names_one_char_apart(a, b) -%}
+coalesce(length({{ a }}) = length({{ b }}) and length({{ a }}) >= 2
+  and substr({{ a }}, 1, 1) = substr({{ b }}, 1, 1)
+  and size(filter(sequence(2, length({{ a }})), i -> substr({{ a }}, i, 1) <> substr({{ b }}, i, 1))) = 1, false)
+{%- endmacro %}

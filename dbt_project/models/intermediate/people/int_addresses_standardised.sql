@@ -7,11 +7,9 @@
 -- leaves 单元 out only for single-unit buildings); a missing 室 is the same room.
 -- address_key (core|building|unit|room) is what dwellings and people are matched on.
 with texts as (
-    select current_address as address_raw from {{ ref('int_person_records_latest') }}
+    select live_address as address_raw from {{ ref('int_person_records_base') }}
     union
-    select registered_address from {{ ref('int_person_records_latest') }}
-    union
-    select home_address from {{ ref('int_member_records_latest') }}
+    select registered_address from {{ ref('int_person_records_base') }}
     union
     select address from {{ ref('int_house_records_latest') }}
 ),
@@ -49,12 +47,12 @@ stripped as (
     from district_cut
 ),
 stripped2 as (
+    -- a leading 街道 name, then a leading 社区 name, when they are names of the base map
     select
         address_raw,
         has_division_prefix,
-        coalesce(
-            (select substr(s1, length(st) + 1) from (select unnest(streets) as st) where starts_with(s1, st) limit 1),
-            s1) as s2,
+        case when list_contains(streets, regexp_extract(s1, '^(.{1,12}?街道)', 1))
+             then substr(s1, length(regexp_extract(s1, '^(.{1,12}?街道)', 1)) + 1) else s1 end as s2,
         communities
     from stripped
 ),
@@ -62,16 +60,17 @@ stripped3 as (
     select
         address_raw,
         has_division_prefix,
-        coalesce(
-            (select substr(s2, length(cm) + 1) from (select unnest(communities) as cm) where starts_with(s2, cm) limit 1),
-            s2) as s3
+        case when list_contains(communities, regexp_extract(s2, '^(.{1,12}?社区)', 1))
+             then substr(s2, length(regexp_extract(s2, '^(.{1,12}?社区)', 1)) + 1) else s2 end as s3
     from stripped2
 ),
 converted as (
     select
         address_raw,
         has_division_prefix,
-        {{ onegrid.unify_building_suffix(onegrid.cn_numerals_to_arabic('s3')) }} as s
+        {{ onegrid.unify_building_suffix(
+            "case when regexp_matches(s3, '[零〇一二两三四五六七八九十百千](栋|幢|号楼|号|单元|室|层|楼)') then "
+            ~ onegrid.cn_numerals_to_arabic('s3') ~ " else s3 end") }} as s
     from stripped3
 ),
 parsed as (

@@ -13,12 +13,26 @@ with h as (
     select
         h.record_id,
         h._record_key,
+        h.district_name,
+        h.street_name,
         h.community_name,
         h.compound as compound_given,
+        h.address,
+        h.building as building_given,
+        h.unit as unit_given,
+        h.floor as floor_given,
+        h.room as room_given,
+        h.use,
+        h.status,
+        h.floor_area_m2,
+        h.property_company,
+        h.owner_id_hash,
         h.lon,
         h.lat,
         a.core,
         a.address_key,
+        a.address_std,
+        a.compound as compound_std,
         {{ onegrid.address_number('h.building') }} as b_num,
         {{ onegrid.address_number('h.unit') }} as u_num,
         {{ onegrid.address_number('h.room') }} as r_num
@@ -46,14 +60,18 @@ clustered as (
         count(*) over (partition by dwelling_key) as records_in_dwelling
     from keyed
 ),
+points as (
+    -- distinct positions (one per building): far fewer than records
+    select distinct lon, lat, cast(lon as varchar) || ',' || cast(lat as varchar) as point_id
+    from keyed where lon is not null and lat is not null
+),
 by_point as (
-    {{ onegrid.place_points_on_grids(
-        "(select record_id, lon, lat from keyed where lon is not null and lat is not null)",
-        'record_id', 'lon', 'lat') }}
+    {{ onegrid.place_points_on_grids('points', 'point_id', 'lon', 'lat') }}
 ),
 placed as (
     select c.*, p.grid_code as point_grid
-    from clustered c left join by_point p on p.point_key = c.record_id
+    from clustered c
+    left join by_point p on p.point_key = cast(c.lon as varchar) || ',' || cast(c.lat as varchar)
 ),
 house_point as (
     -- the dwelling's grid from any of its records' points (most frequent, then smallest)
@@ -94,7 +112,17 @@ select
     coalesce(p.point_grid, hp.grid_code, bg.grid_code, cg.grid_code) as grid_code,
     case when p.point_grid is not null or hp.grid_code is not null then 'point_in_grid'
          when bg.grid_code is not null or cg.grid_code is not null then 'address'
-         else 'unresolved' end as grid_rule
+         else 'unresolved' end as grid_rule,
+    -- attributes, for int_houses_resolved
+    p.district_name, p.street_name, p.community_name,
+    coalesce(p.compound_std, p.compound_given) as compound,
+    coalesce(p.address_std, p.address) as address_std,
+    coalesce(split_part(p.address_key, '|', 2), p.b_num) as building,
+    coalesce(split_part(p.address_key, '|', 3), p.u_num, '1') as unit,
+    coalesce(split_part(p.address_key, '|', 4), p.r_num) as room,
+    try_cast({{ onegrid.address_number('p.floor_given') }} as integer) as floor,
+    p.use, p.status, p.floor_area_m2, nullif(p.property_company, '') as property_company,
+    p.owner_id_hash, p.lon, p.lat
 from placed p
 left join house_point hp on hp.house_key = p.house_key
 left join building_grid bg on bg.building_key = p.building_key

@@ -1,7 +1,6 @@
 """Pinyin readings (拼音, toneless) of every character used in person names.
 
-One row per distinct character of the names in household persons, party members and housing
-owners: ``ch`` and ``readings`` (all toneless readings, heteronyms included, sorted). Names are
+One row per distinct character of the names in household persons and party members: ``ch`` and ``readings`` (all toneless readings, heteronyms included, sorted). Names are
 compared position by position: two characters are homophone-compatible when their readings
 intersect, so a polyphonic surname such as 单 (dan/shan/chan) matches 善 (shan) and 单 (dan).
 Only the distinct characters go through pypinyin (a few thousand), so the cost does not grow
@@ -15,11 +14,9 @@ def model(dbt, session):
     dbt.config(materialized="table")
     from pypinyin import Style, pinyin
 
-    persons = dbt.ref("int_person_records_latest")
-    members = dbt.ref("int_member_records_latest")
-    houses = dbt.ref("int_house_records_latest")
+    persons = dbt.ref("int_person_records_base")
     chars = set()
-    for rel, col in ((persons, "name"), (members, "name"), (houses, "owner_name")):
+    for rel, col in ((persons, "name"),):
         q = rel.query("r", f"select distinct unnest(string_split({col}, '')) as ch from r where {col} is not null")
         chars.update(c for (c,) in q.fetchall() if c)
     out_ch, out_r = [], []

@@ -2,50 +2,74 @@
 -- A shared valid number is strong evidence, not proof. Per number the anchor name is the most
 -- frequent name among its records whose birth date and sex agree with the number (a relative's
 -- number copied onto another household member comes with that member's own name and birth
--- date). A record joins its number's cluster when its name is the anchor name or homophone-
--- compatible with it, and its birth date agrees with the number (or is missing, or the name is
--- identical). Other records are "rejected": their number is treated as not theirs and they go to
--- the probabilistic stage.
+-- date). A record joins its number's cluster (id_accepted) when
+--   its birth date and sex agree with the number (or are missing) and its name is the anchor
+--   name, homophone-compatible with it (int_name_pinyin), or differs from it in one character
+--   only (same length, same surname: a typo on a record that carries the same number); or
+--   its name is exactly the anchor name (a wrong birth date on an otherwise identical record).
+-- Other records are rejected: the number is treated as not theirs and they go to the
+-- probabilistic stage (int_person_records_resolved).
 -- id_repaired: two clusters with different valid numbers are one person when the numbers' first
 -- 17 digits differ by one digit or one adjacent transposition AND name (compatible), birth
--- date and address (same dwelling / standardised 现住址, or same household) agree. The surviving
--- number (root) is the one with more records, then the smaller id_hash.
+-- date and address agree (same standardised 现住址/居住地址, or one's 现住址 is the other's
+-- 户籍地址, or the same household). The surviving number (root) is the one with more records,
+-- then the smaller id_hash.
 with r as (
-    select p.*, py.py
-    from {{ ref('int_person_records_prepared') }} p
-    left join {{ ref('int_person_name_pinyin') }} py on py.name_norm = p.name_norm
-    where p.id_hash is not null
-),
-flagged as (
     select
-        *,
+        source, source_record_id, _record_key, id_hash, id_number, name_norm, gender,
+        birth_date, birth_eff, live_std, reg_std, household_key,
         (birth_date is null or birth_date = id_birth)
         and (gender is null or (gender = '男') = id_male) as agrees_with_number
-    from r
+    from {{ ref('int_person_records_prepared') }}
+    where id_hash is not null
 ),
 name_votes as (
-    select id_hash, name_norm, any_value(py) as py, count(*) as n, min(_record_key) as first_key
-    from flagged
+    select id_hash, name_norm, count(*) as n, min(_record_key) as first_key
+    from r
     where agrees_with_number and name_norm is not null
     group by id_hash, name_norm
 ),
 anchor as (
-    select id_hash, name_norm as anchor_name, py as anchor_py
+    select id_hash, name_norm as anchor_name
     from (
         select *, row_number() over (partition by id_hash order by n desc, first_key) as rk
         from name_votes
     ) x
     where rk = 1
 ),
+base as (
+    select r.*, a.anchor_name
+    from r left join anchor a on a.id_hash = r.id_hash
+),
+-- names that differ from their anchor: compare with pinyin (only these need it)
+differing as (
+    select distinct b.name_norm, b.anchor_name
+    from base b
+    where b.anchor_name is not null and b.name_norm is distinct from b.anchor_name
+      and b.agrees_with_number and b.name_norm is not null
+),
+differing_judged as (
+    select
+        d.name_norm,
+        d.anchor_name,
+        {{ onegrid.names_compatible('d.name_norm', 'd.anchor_name', 'p1.py', 'p2.py') }}
+        or {{ onegrid.names_one_char_apart('d.name_norm', 'd.anchor_name') }} as compatible
+    from differing d
+    left join {{ ref('int_person_name_pinyin') }} p1 on p1.name_norm = d.name_norm
+    left join {{ ref('int_person_name_pinyin') }} p2 on p2.name_norm = d.anchor_name
+),
 judged as (
     select
-        f.*,
-        a.anchor_name,
-        a.anchor_name is not null
-        and {{ onegrid.names_compatible('f.name_norm', 'a.anchor_name', 'f.py', 'a.anchor_py') }}
-        and (f.agrees_with_number or f.name_norm = a.anchor_name) as id_accepted
-    from flagged f
-    left join anchor a on a.id_hash = f.id_hash
+        b.*,
+        case
+            when b.anchor_name is null then false
+            when b.name_norm = b.anchor_name then true
+            when not b.agrees_with_number then false
+            else coalesce(dj.compatible, false)
+        end as id_accepted
+    from base b
+    left join differing_judged dj
+      on dj.name_norm = b.name_norm and dj.anchor_name = b.anchor_name
 ),
 accepted as (
     select * from judged where id_accepted
@@ -53,25 +77,28 @@ accepted as (
 cluster_size as (
     select id_hash, count(*) as n from accepted group by id_hash
 ),
--- candidate pairs of different numbers whose records agree on birth date and address/household
+-- candidate pairs of different numbers whose records agree on birth date and address
+addr_keys as (
+    select id_hash, id_number, anchor_name, birth_eff, live_std as k from accepted where live_std is not null
+    union
+    select id_hash, id_number, anchor_name, birth_eff, reg_std from accepted where reg_std is not null
+    union
+    select id_hash, id_number, anchor_name, birth_eff, 'H|' || household_key from accepted where household_key is not null
+),
 cand as (
     select distinct a.id_hash as h1, b.id_hash as h2, a.id_number as n1, b.id_number as n2,
-           a.name_norm as name1, b.name_norm as name2, a.py as py1, b.py as py2
-    from accepted a
-    join accepted b
-      on a.birth_eff = b.birth_eff and a.live_std = b.live_std and a.id_hash < b.id_hash
-    union
-    select distinct a.id_hash, b.id_hash, a.id_number, b.id_number,
-           a.name_norm, b.name_norm, a.py, b.py
-    from accepted a
-    join accepted b
-      on a.birth_eff = b.birth_eff and a.household_key = b.household_key and a.id_hash < b.id_hash
+           a.anchor_name as name1, b.anchor_name as name2
+    from addr_keys a
+    join addr_keys b
+      on a.birth_eff = b.birth_eff and a.k = b.k and a.id_hash < b.id_hash
 ),
 repair_edges as (
-    select distinct h1, h2
-    from cand
-    where {{ onegrid.id_one_edit_apart('n1', 'n2') }}
-      and {{ onegrid.names_compatible('name1', 'name2', 'py1', 'py2') }}
+    select distinct c.h1, c.h2
+    from cand c
+    left join {{ ref('int_person_name_pinyin') }} p1 on p1.name_norm = c.name1
+    left join {{ ref('int_person_name_pinyin') }} p2 on p2.name_norm = c.name2
+    where {{ onegrid.id_one_edit_apart('c.n1', 'c.n2') }}
+      and {{ onegrid.names_compatible('c.name1', 'c.name2', 'p1.py', 'p2.py') }}
 ),
 -- root of each number: the strongest number (more records, then the smaller id_hash) reachable
 -- over repair edges; rank_key sorts strongest first. Three hops suffice (components are pairs
@@ -106,6 +133,6 @@ select
     j.agrees_with_number,
     j.name_norm = j.anchor_name as name_is_anchor,
     case when j.id_accepted then rt.root end as root_id_hash,
-    case when j.id_accepted and rt.root <> j.id_hash then true else false end as is_repaired
+    coalesce(j.id_accepted and rt.root <> j.id_hash, false) as is_repaired
 from judged j
 left join roots rt on rt.id_hash = j.id_hash

@@ -6,25 +6,7 @@
 --   house_key      dwelling whose standardised address key equals the 现住址 / 居住地址
 --   live_std       standardised 现住址 / 居住地址 text (also for addresses outside the city)
 with raw as (
-    select
-        'household' as source,
-        record_id as source_record_id,
-        _record_key,
-        id_number, id_status, id_hash,
-        name, gender, birth_date, ethnicity,
-        household_key, relation, residency_status, phone,
-        current_address as live_address,
-        registered_address
-    from {{ ref('int_person_records_latest') }}
-    union all
-    select
-        'party', record_id, _record_key,
-        id_number, id_status, id_hash,
-        name, gender, birth_date, ethnicity,
-        null, null, null, phone,
-        home_address,
-        null
-    from {{ ref('int_member_records_latest') }}
+    select * from {{ ref('int_person_records_base') }}
 ),
 dwellings as (
     select address_key, min(house_key) as house_key

@@ -12,42 +12,55 @@
 -- person_key = the root identity number's id_hash (a keyed hash), else the smallest
 -- _record_key of the linked loose records (also a keyed hash) — never a bare hash of a number.
 with p as (
-    select p.*, py.py, c.id_accepted, c.root_id_hash, c.is_repaired, c.name_is_anchor
+    select p.*, c.id_accepted, c.root_id_hash, c.is_repaired, c.name_is_anchor
     from {{ ref('int_person_records_prepared') }} p
-    left join {{ ref('int_person_name_pinyin') }} py on py.name_norm = p.name_norm
     left join {{ ref('int_person_id_clusters') }} c
       on c.source = p.source and c.source_record_id = p.source_record_id
 ),
 loose as (
     select * from p where not coalesce(id_accepted, false)
 ),
-pairs as (
+blocked as (
     select
         l._record_key as lkey,
         c._record_key as ckey,
+        l.name_norm as lname,
+        c.name_norm as cname,
         coalesce(c.id_accepted, false) as c_accepted,
         c.root_id_hash as c_root,
-        {{ onegrid.person_pair_weight(
-            'l.name_norm = c.name_norm',
-            onegrid.names_compatible('l.name_norm', 'c.name_norm', 'l.py', 'c.py'),
-            '(l.house_key = c.house_key or l.live_std = c.live_std)',
-            'l.household_key = c.household_key',
-            'l.reg_std = c.reg_std',
-            'l.phone_norm = c.phone_norm',
-            'l.ethnicity <> c.ethnicity') }} as weight,
-        {{ onegrid.names_compatible('l.name_norm', 'c.name_norm', 'l.py', 'c.py') }} as name_ok,
-        coalesce(l.house_key = c.house_key or l.live_std = c.live_std, false)
-            or coalesce(l.household_key = c.household_key, false)
-            or coalesce(l.phone_norm = c.phone_norm, false) as context_ok
+        coalesce(l.house_key = c.house_key or l.live_std = c.live_std
+                 or l.live_std = c.reg_std or l.reg_std = c.live_std, false) as same_address,
+        coalesce(l.household_key = c.household_key, false) as same_household,
+        coalesce(l.reg_std = c.reg_std, false) as same_reg,
+        coalesce(l.phone_norm = c.phone_norm, false) as same_phone,
+        coalesce(l.ethnicity <> c.ethnicity, false) as eth_differs
     from loose l
     join p c
       on c.birth_eff = l.birth_eff
      and c.gender is not distinct from l.gender
      and c._record_key <> l._record_key
 ),
+pairs as (
+    select
+        b.*,
+        b.lname = b.cname as name_equal,
+        {{ onegrid.names_compatible('b.lname', 'b.cname', 'p1.py', 'p2.py') }} as name_ok
+    from blocked b
+    left join {{ ref('int_person_name_pinyin') }} p1 on p1.name_norm = b.lname
+    left join {{ ref('int_person_name_pinyin') }} p2 on p2.name_norm = b.cname
+    where b.same_address or b.same_household or b.same_phone
+),
+weighted as (
+    select
+        *,
+        {{ onegrid.person_pair_weight('name_equal', 'name_ok', 'same_address', 'same_household',
+                                      'same_reg', 'same_phone', 'eth_differs') }} as weight,
+        same_address or same_household or same_phone as context_ok
+    from pairs
+),
 scored as (
     select *, 1 / (1 + pow(2, -weight)) as probability
-    from pairs
+    from weighted
 ),
 best as (
     -- best accepted candidate per loose record; ties: candidates with a number first, then key
@@ -123,7 +136,16 @@ select
     h.grid_code,
     p.household_key,
     p.id_status,
-    coalesce(p.id_accepted, false) as id_accepted
+    coalesce(p.id_accepted, false) as id_accepted,
+    case when p.id_accepted then p.id_hash end as id_hash,
+    case when p.id_accepted then p.id_number end as id_number,
+    coalesce(p.name_is_anchor, false) as name_is_anchor,
+    p.name_norm,
+    p.gender,
+    p.birth_eff as birth_date,
+    p.ethnicity,
+    p.relation,
+    p.residency_status
 from p
 left join loose_resolved lr on lr._record_key = p._record_key
 left join (select distinct house_key, grid_code from {{ ref('int_house_records_resolved') }}) h
