@@ -227,13 +227,13 @@ def other_province_addresses(origin: np.ndarray, code: np.ndarray) -> pl.Series:
 
 def person_names(w: World, persons: np.ndarray, ch: dict) -> tuple[pl.Series, dict]:
     P = w.P
-    g1 = P["g1"][persons]
+    g1 = P["g1"][persons].astype(np.int64)
     typo = ch["name_def"] == 1
     given = pools.GIVEN
     homo = np.array([pools.HOMOPHONES.get(c, c) for c in given])
-    g1s = pl.Series(np.where(typo, homo[g1], np.array(given)[g1]))
-    g2 = P["g2"][persons]
-    g2s = pl.Series(np.where(g2 >= 0, np.array(given)[np.maximum(g2, 0)], ""))
+    g1s = _gather(given + list(homo), g1 + typo * len(given))
+    g2 = P["g2"][persons].astype(np.int64)
+    g2s = _gather(given + [""], np.where(g2 >= 0, g2, len(given)))
     han = _gather(pools.SURNAMES, P["surname"][persons]) + g1s + g2s
     mi = P["minority"][persons]
     nf = len(pools.MINORITY_FIRST)
@@ -293,7 +293,15 @@ def phones(num: np.ndarray) -> pl.Series:
 
 
 def genders(male: np.ndarray, code: np.ndarray) -> pl.Series:
-    return pl.Series(np.where(code, np.where(male, "1", "2"), np.where(male, "男", "女")))
+    return _gather(["男", "女", "1", "2"], (~np.asarray(male, bool)).astype(np.int8) + 2 * np.asarray(code, np.int8))
+
+
+def empty_strings(n: int) -> pl.Series:
+    return pl.repeat(None, n, dtype=pl.String, eager=True)
+
+
+def change_col(change, n: int) -> pl.Series:
+    return empty_strings(n) if change is None else pl.Series(list(change), dtype=pl.String)
 
 
 # --------------------------------------------------------------------------- sources
@@ -317,14 +325,12 @@ def persons_rows(w: World, rec: dict, idx: np.ndarray, change: np.ndarray | None
     addr_s, var = dwelling_addresses(w, np.maximum(both, 0), chb) if len(both) else (pl.Series([], dtype=pl.String), np.zeros(0, bool))
     n = len(pid)
     cur_in, reg_in = addr_s[:n], addr_s[n:]
-    outside = outside_addresses(P["outside"][pid])
-    other = other_province_addresses(P["float_origin"][pid], P["outside"][pid])
-    cur = pl.DataFrame({"a": cur_in, "b": outside, "m": live >= 0}).select(
-        pl.when(pl.col("m")).then(pl.col("a")).otherwise(pl.col("b")))[:, 0]
-    regs = pl.DataFrame({"a": reg_in, "b": other, "m": reg >= 0}).select(
-        pl.when(pl.col("m")).then(pl.col("a")).otherwise(pl.col("b")))[:, 0]
+    out_i = np.nonzero(live < 0)[0]
+    cur = cur_in.scatter(out_i, outside_addresses(P["outside"][pid[out_i]])) if len(out_i) else cur_in
+    oth_i = np.nonzero(reg < 0)[0]
+    regs = (reg_in.scatter(oth_i, other_province_addresses(P["float_origin"][pid[oth_i]], P["outside"][pid[oth_i]]))
+            if len(oth_i) else reg_in)
     hh = P["household"][pid]
-    ch_type = np.full(n, "", dtype=object) if change is None else change
     ch_date = np.full(n, -99999) if change_day is None else np.full(n, change_day)
     df = pl.DataFrame({
         "人员编号": ids,
@@ -339,7 +345,7 @@ def persons_rows(w: World, rec: dict, idx: np.ndarray, change: np.ndarray | None
         "现住址": cur,
         "人户状态": _gather(STATUS_NAMES, P["status"][pid]),
         "联系电话": phones(P["phone"][pid]),
-        "变动类型": pl.Series(ch_type.astype(str)),
+        "变动类型": change_col(change, n),
         "变动日期": fmt_dates(ch_date, ch["date_fmt"]),
     })
     addr_var = (var[:n] & (live >= 0)) | (var[n:] & (reg >= 0))
@@ -396,10 +402,10 @@ def houses_rows(w: World, rec: dict, idx: np.ndarray, change: np.ndarray | None 
         "房屋状态": _gather(HOUSE_STATUSES, Hs["status"][hid]),
         "产权人": oname,
         "产权人证件号码": oid,
-        "物业企业": pl.Series(np.where(comp >= 0, np.array(pools.PROPERTY_COMPANIES)[np.maximum(comp, 0)], "")),
+        "物业企业": _gather(pools.PROPERTY_COMPANIES + [""], np.where(comp >= 0, comp, len(pools.PROPERTY_COMPANIES))),
         "经度": np.round(B["lon"][b], 6),
         "纬度": np.round(B["lat"][b], 6),
-        "变动类型": pl.Series((np.full(n, "", dtype=object) if change is None else change).astype(str)),
+        "变动类型": change_col(change, n),
     })
     masks = {"address_variant": var, "address_fullwidth": ch["addr"]["fullwidth"],
              "address_traditional": ch["addr"]["trad"], "duplicate_record": rec["is_dup"][idx],
@@ -428,7 +434,8 @@ def members_rows(w: World, rec: dict, idx: np.ndarray, change: np.ndarray | None
     home = pl.DataFrame({"a": home_in, "b": outside_addresses(P["outside"][pid]), "m": live >= 0}).select(
         pl.when(pl.col("m")).then(pl.col("a")).otherwise(pl.col("b")))[:, 0]
     g = w.houses["grid"][np.maximum(live, 0)]
-    dual = pl.Series(np.where(M["dual"][mi] & (live >= 0), w.grids["community_name"].to_numpy()[g], ""))
+    cn = w.grids["community_name"]
+    dual = pl.concat([cn, pl.Series([""])]).gather(np.where(M["dual"][mi] & (live >= 0), g, len(cn)))
     full = M["full"][mi]
     df = pl.DataFrame({
         "党员编号": ids,
@@ -440,14 +447,14 @@ def members_rows(w: World, rec: dict, idx: np.ndarray, change: np.ndarray | None
         "学历": _gather(pools.EDUCATION, M["edu"][mi]),
         "入党日期": fmt_dates(M["joined"][mi], ch["date_fmt"]),
         "转正日期": fmt_dates(np.where(full >= 0, full, -99999), ch["date_fmt"]),
-        "党员类别": pl.Series(np.where(full >= 0, "正式党员", "预备党员")),
+        "党员类别": _gather(["正式党员", "预备党员"], (full < 0).astype(np.int8)),
         "人员状态": _gather(MEMBER_STATES, M["state"][mi]),
         "所在党组织编码": w.orgs["org_code"].gather(M["org"][mi]),
         "工作单位": _gather(pools.EMPLOYERS, M["employer"][mi]),
         "居住地址": home,
         "双报到社区": dual,
         "联系电话": phones(P["phone"][pid]),
-        "变动类型": pl.Series((np.full(n, "", dtype=object) if change is None else change).astype(str)),
+        "变动类型": change_col(change, n),
     })
     masks = {**imask, **nmask, "date_format": ch["date_fmt"] != 1, "gender_code": ch["gcode"],
              "address_variant": var & (live >= 0), "address_fullwidth": ch["addr"]["fullwidth"] & (live >= 0),
@@ -479,7 +486,7 @@ def orgs_rows(w: World, idx: np.ndarray, change: np.ndarray | None = None, rng=N
         "组织编码": o["org_code"], "组织名称": o["org_name"], "组织类别": o["org_type"],
         "上级组织编码": o["parent"], "覆盖网格编码": pl.Series(cov, dtype=pl.String), "书记": o["secretary"],
         "成立日期": fmt_dates(o["founded"].to_numpy(), fmt),
-        "变动类型": pl.Series((np.full(n, "", dtype=object) if change is None else change).astype(str)),
+        "变动类型": change_col(change, n),
     })
     masks = {"legacy_grid_codes": o["legacy_cov"].to_numpy() & (o["grids"].list.len().to_numpy() > 0),
              "date_format": fmt != 1}
