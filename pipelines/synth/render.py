@@ -180,30 +180,47 @@ def city_prefixes(w: World) -> tuple[str, str]:
     return p.province_name + p.city_name, short
 
 
+def _addr_tables(w: World) -> dict:
+    t = w.extra.get("addr_tables")
+    if t is None:
+        C = w.compounds
+        full, short = city_prefixes(w)
+        dnames = w.districts["district_name"].to_list()
+        dindex = {d: i for i, d in enumerate(w.districts["district_code"].to_list())}
+        prefixes = [p for d in dnames for p in (full + d, short + d, d, "")]
+        bnums = [(pools.CN_NUMBERS[i] if cn else str(i)) + suf
+                 for cn in (0, 1) for i in range(100) for suf in ("栋", "幢", "号楼")]
+        t = {
+            "core": _gather(pools.ROADS, C["road"]) + pl.Series(C["road_no"]).cast(pl.String) + "号" + C["name"],
+            "grid_district": np.array([dindex[c] for c in w.grids["district_code"].to_list()]),
+            "prefixes": pl.Series(prefixes, dtype=pl.String),
+            "bnums": pl.Series(bnums, dtype=pl.String),
+            "units": pl.Series([""] + [f"{i}单元" for i in range(1, 100)], dtype=pl.String),
+            "rooms": pl.Series(["室", ""], dtype=pl.String),
+        }
+        w.extra["addr_tables"] = t
+    return t
+
+
 def dwelling_addresses(w: World, dw: np.ndarray, ch: dict) -> tuple[pl.Series, np.ndarray]:
     """Addresses of dwellings ``dw`` (all >= 0) with per-row variants; returns the strings
-    and a mask of rows that differ from the canonical form."""
-    Hs, B, C = w.houses, w.buildings, w.compounds
+    and a mask of rows that differ from the canonical form. Every piece is a gather from a
+    small table, then one concatenation."""
+    Hs, B = w.houses, w.buildings
+    t = _addr_tables(w)
     b = Hs["building"][dw]
     c = B["compound"][b]
     g = Hs["grid"][dw]
-    dname = w.grids["district_name"].gather(g)
-    full, short = city_prefixes(w)
-    prefix = (pl.when(pl.Series(ch["prefix"]) == 0).then(pl.lit(full) + dname)
-              .when(pl.Series(ch["prefix"]) == 1).then(pl.lit(short) + dname)
-              .when(pl.Series(ch["prefix"]) == 2).then(dname).otherwise(pl.lit("")))
+    prefix = t["prefixes"].gather(t["grid_district"][g] * 4 + ch["prefix"])
     bno = B["building_no"][b]
-    bnum = pl.when(pl.Series(ch["cn"])).then(_gather(pools.CN_NUMBERS, bno)).otherwise(pl.Series(bno).cast(pl.String))
-    bsuf = _gather(["栋", "幢", "号楼"], ch["bsuf"])
+    bnum = t["bnums"].gather(ch["cn"].astype(np.int64) * 300 + bno * 3 + ch["bsuf"])
     single = B["units"][b] == 1
     omit = ch["unit_omit"] & single
-    unit = pl.when(pl.Series(omit)).then(pl.lit("")).otherwise(pl.Series(Hs["unit"][dw]).cast(pl.String) + pl.lit("单元"))
-    room = pl.Series(Hs["room"][dw]).cast(pl.String) + pl.when(pl.Series(ch["no_room"])).then(pl.lit("")).otherwise(pl.lit("室"))
-    core = (_gather(pools.ROADS, C["road"][c]) + pl.Series(C["road_no"][c]).cast(pl.String) + "号"
-            + C["name"].gather(c))
-    df = pl.DataFrame({"core": core, "bsuf": bsuf})
-    e = pl.concat_str([prefix, pl.col("core"), bnum, pl.col("bsuf"), unit, room])
-    s = df.select(e.alias("a"))["a"]
+    unit = t["units"].gather(np.where(omit, 0, Hs["unit"][dw]))
+    room = pl.Series(Hs["room"][dw]).cast(pl.String)
+    rsuf = t["rooms"].gather(ch["no_room"].astype(np.int8))
+    df = pl.DataFrame({"p": prefix, "c": t["core"].gather(c), "b": bnum, "u": unit, "r": room, "s": rsuf})
+    s = df.select(pl.concat_str(["p", "c", "b", "u", "r", "s"]).alias("a"))["a"]
     s = apply_where(s, ch["fullwidth"], fullwidth_s)
     s = apply_where(s, ch["trad"], trad_s)
     variant = (ch["prefix"] != 0) | ch["cn"] | (ch["bsuf"] != 0) | omit | ch["no_room"]
