@@ -47,11 +47,16 @@ def run(name: str, profile: str, scale: float) -> dict:
         proc = subprocess.run([str(timev), "-v", *cmd], capture_output=True, text=True)
         m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
         peak_mb = int(m.group(1)) / 1024 if m else None
+        u = re.search(r"User time \(seconds\): ([\d.]+)", proc.stderr)
+        sy = re.search(r"System time \(seconds\): ([\d.]+)", proc.stderr)
+        cpu = float(u.group(1)) + float(sy.group(1)) if u and sy else None
     else:
         import resource
 
         proc = subprocess.run(cmd, capture_output=True, text=True)
-        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+        peak_mb = ru.ru_maxrss / 1024
+        cpu = ru.ru_utime + ru.ru_stime
     wall = time.perf_counter() - t0
     counts = {}
     for line in proc.stdout.splitlines():
@@ -64,7 +69,7 @@ def run(name: str, profile: str, scale: float) -> dict:
         timings = json.loads(tj.read_text())
     shutil.rmtree(work, ignore_errors=True)
     return {"case": name, "profile": profile, "scale": scale, "ok": proc.returncode == 0,
-            "wall_s": round(wall, 1), "peak_rss_mb": round(peak_mb) if peak_mb else None,
+            "wall_s": round(wall, 1), "cpu_s": round(cpu, 1) if cpu else None, "peak_rss_mb": round(peak_mb) if peak_mb else None,
             "landing_mb": round(size / 2**20), "counts": counts, "steps": timings,
             "cpus": os.cpu_count(), "load_avg_1m": os.getloadavg()[0],
             "error": None if proc.returncode == 0 else proc.stderr[-2000:]}
@@ -79,17 +84,18 @@ def main(argv: list[str]) -> None:
         profile, scale = CASES[name]
         r = run(name, profile, scale)
         results[name] = r
-        print(f"{name}: {'ok' if r['ok'] else 'FAILED'} wall {r['wall_s']} s, peak RSS {r['peak_rss_mb']} MB, "
+        print(f"{name}: {'ok' if r['ok'] else 'FAILED'} wall {r['wall_s']} s, cpu {r['cpu_s']} s, peak RSS {r['peak_rss_mb']} MB, "
               f"residents {r['counts'].get('residents')}", flush=True)
         path.write_text(json.dumps(results, indent=1, ensure_ascii=False))
     lines = ["# Synthetic city generator benchmark", "",
              "Whole process (`generate`, fresh interpreter), shared 2-core machine; other jobs were running.", "",
-             "| case | profile | scale | residents | houses | wall (s) | peak RSS (MB) | landing (MB) |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| case | profile | scale | residents | houses | wall (s) | CPU user+sys (s) | peak RSS (MB) | landing (MB) | load avg |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in results.values():
         c = r["counts"]
         lines.append(f"| {r['case']} | {r['profile']} | {r['scale']} | {c.get('residents', '')} | "
-                     f"{c.get('houses', '')} | {r['wall_s']} | {r['peak_rss_mb']} | {r['landing_mb']} |")
+                     f"{c.get('houses', '')} | {r['wall_s']} | {r.get('cpu_s')} | {r['peak_rss_mb']} | {r['landing_mb']} | "
+                     f"{r.get('load_avg_1m', 0):.1f} |")
     (RESULTS / "synth.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

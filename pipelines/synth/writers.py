@@ -114,23 +114,22 @@ _CORE = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
          'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><dc:creator>onegrid</dc:creator></cp:coreProperties>')
 
 
-def _sheet_rows(df: pl.DataFrame, first_row: int, numeric: set[str]) -> bytes:
-    """SpreadsheetML <row> elements for ``df`` (all columns text except ``numeric``); empty
-    and null values get no cell. One vectorised string expression per column."""
+def _sheet_rows(df: pl.DataFrame, first_row: int, numeric: set[str]) -> pl.DataFrame:
+    """SpreadsheetML <row> elements for ``df`` (all columns text except ``numeric``), one
+    vectorised string expression per column. Cells carry no reference: every column gets a
+    cell in order (``<c/>`` when empty), which readers place sequentially."""
     rownum = (pl.int_range(0, pl.len()) + first_row).cast(pl.String)
     cells = []
-    for j, col in enumerate(df.columns):
+    for col in df.columns:
         v = pl.col(col).cast(pl.String)
-        v = pl.when(v != "").then(v)                  # "" -> null: no cell
+        v = pl.when(v != "").then(v)                  # "" -> null: an empty cell
         if col not in numeric and df[col].dtype == pl.String and df[col].str.contains("[&<>]").any():
             v = _esc(v)
-        ref = f'<c r="{_col_letters(j)}'
         if col in numeric:
-            cells.append(pl.lit(ref) + rownum + pl.lit('"><v>') + v + pl.lit("</v></c>"))
+            cells.append((pl.lit("<c><v>") + v + pl.lit("</v></c>")).fill_null("<c/>"))
         else:
-            cells.append(pl.lit(ref) + rownum + pl.lit('" t="inlineStr"><is><t>') + v + pl.lit("</t></is></c>"))
-    row = pl.concat_str([pl.lit('<row r="') + rownum + pl.lit('">'), *cells, pl.lit("</row>")],
-                        ignore_nulls=True)
+            cells.append((pl.lit('<c t="inlineStr"><is><t>') + v + pl.lit("</t></is></c>")).fill_null("<c/>"))
+    row = pl.concat_str([pl.lit('<row r="') + rownum + pl.lit('">'), *cells, pl.lit("</row>")])
     return df.select(row.alias("x"))
 
 
