@@ -259,3 +259,52 @@ def test_deterministic_for_a_seed(tiny, tmp_path):
     other = tmp_path / "b" / "landing"
     generate("tiny", other, seed=8, progress=False)
     assert _fingerprint(other) != _fingerprint(root)
+
+
+# --------------------------------------------------------------------------- housing and calendar
+def test_houses_lie_in_their_grid(tiny):
+    import fastexcel
+    import shapely
+
+    root, truth = tiny
+    df = fastexcel.read_excel(str(root / "housing" / "20261101" / "houses.xlsx")).load_sheet_by_name(
+        "房屋", dtypes={"经度": "float", "纬度": "float"}).to_polars()
+    rec = pl.read_parquet(truth / "records.parquet").filter(pl.col("source") == "housing")
+    grids = pl.read_parquet(truth / "grids.parquet")
+    geom = {c: shapely.from_wkt(w) for c, w in zip(grids["grid_code"], grids["wkt"])}
+    j = df.select("房屋编码", "经度", "纬度").join(rec.select("source_record_id", "grid_code", "is_duplicate"),
+                                              left_on="房屋编码", right_on="source_record_id")
+    assert j.height == df.height
+    inside = sum(shapely.contains_xy(geom[g], x, y) for g, x, y in zip(j["grid_code"], j["经度"], j["纬度"]))
+    assert inside == j.height
+    # some compounds have no property company, some dwellings are registered twice
+    assert df["物业企业"].null_count() > 0
+    assert j["is_duplicate"].sum() > 0
+
+
+def test_houses_split_over_files_above_the_limit(tmp_path, monkeypatch):
+    from pipelines.synth import core
+
+    monkeypatch.setattr(core, "XLSX_MAX_ROWS", 400)
+    root = tmp_path / "landing"
+    generate("tiny", root, seed=3, progress=False)
+    full = root / "housing" / "20261101"
+    names = sorted(p.name for p in full.glob("*.xlsx"))
+    assert names[:2] == ["houses_001.xlsx", "houses_002.xlsx"] and "houses.xlsx" not in names
+    m = read_manifest(full)
+    assert all(f.rows <= 400 for f in m.files)
+    assert check_delivery(full) == []
+
+
+def test_working_day_clock():
+    import datetime as dt
+
+    from pipelines.synth.incidents import WorkClock
+
+    clock = WorkClock(dt.date(2026, 9, 1), 120)
+    # dispatched on Saturday: the clock starts Monday 00:00, 24 working hours end Monday 24:00
+    assert clock.deadline(dt.datetime(2026, 11, 7, 10, 0), 24) == dt.datetime(2026, 11, 10, 0, 0)
+    # National Day holiday 2026-10-01..07 stops the clock
+    assert clock.deadline(dt.datetime(2026, 9, 30, 12, 0), 24) > dt.datetime(2026, 10, 8, 0, 0)
+    # within a working week the clock runs 24 hours a day
+    assert clock.deadline(dt.datetime(2026, 11, 10, 9, 0), 5) == dt.datetime(2026, 11, 10, 14, 0)
