@@ -35,6 +35,8 @@ def build_sample_warehouse(path: Path, variant: int = 0, broken: bool = False,
     if path.exists():
         path.unlink()
     n = persons + 7 * variant
+    houses = max(30, n // 2)
+    incidents = max(12, n // 20)
     con = duckdb.connect(str(path))
     con.execute("CREATE SCHEMA marts; CREATE SCHEMA marts_restricted;")
     con.execute("""
@@ -51,7 +53,7 @@ def build_sample_warehouse(path: Path, variant: int = 0, broken: bool = False,
                '住宅' AS use, '自住' AS status, 80.0 + i AS floor_area_m2,
                104.9 + i / 1000 AS lon, 25.09 + i / 1000 AS lat,
                $grids[1 + i % 6] AS grid_code, 2 AS residents
-          FROM range(30) t(i)""", {"grids": GRIDS})
+          FROM range($houses) t(i)""", {"grids": GRIDS, "houses": houses})
     ids = [synthetic_id(i) for i in range(n)]
     if broken:
         ids[1] = ids[0]
@@ -59,12 +61,12 @@ def build_sample_warehouse(path: Path, variant: int = 0, broken: bool = False,
         CREATE TABLE marts_restricted.dim_person AS
         SELECT 'p' || lpad(i::VARCHAR, 31, '0') AS person_key,
                'k' || lpad((i // 3)::VARCHAR, 31, '0') AS household_key,
-               'h' || lpad((i % 30)::VARCHAR, 31, '0') AS house_key,
-               $grids[1 + (i % 30) % 6] AS grid_code, '张' || i AS name,
+               'h' || lpad((i % $houses)::VARCHAR, 31, '0') AS house_key,
+               $grids[1 + (i % $houses) % 6] AS grid_code, '张' || i AS name,
                $ids[i + 1] AS id_number, CASE WHEN i % 2 = 0 THEN '男' ELSE '女' END AS gender,
-               DATE '1980-01-01' + i::INTEGER AS birth_date, '汉族' AS ethnicity,
+               DATE '1980-01-01' + (i % 20000)::INTEGER AS birth_date, '汉族' AS ethnicity,
                '人户一致' AS residency_status, i % 10 = 0 AS is_party_member
-          FROM range($n) t(i)""", {"grids": GRIDS, "ids": ids, "n": n})
+          FROM range($n) t(i)""", {"grids": GRIDS, "ids": ids, "n": n, "houses": houses})
     con.execute("""
         CREATE TABLE marts.dim_household AS
         SELECT household_key, min(person_key) AS head_person_key, count(*) AS members,
@@ -78,16 +80,16 @@ def build_sample_warehouse(path: Path, variant: int = 0, broken: bool = False,
           FROM range($n) t(i)""", {"grids": GRIDS, "n": n})
     con.execute("""
         CREATE TABLE marts.fct_incident AS
-        SELECT 'E2026110100' || lpad(i::VARCHAR, 3, '0') AS incident_id, '网格员上报' AS channel,
+        SELECT 'E20261101' || lpad(i::VARCHAR, 7, '0') AS incident_id, '网格员上报' AS channel,
                '市容环境' AS category_major, '暴露垃圾' AS category_minor,
-               TIMESTAMP '2026-11-01 08:00:00' + INTERVAL (i) HOUR AS reported_at,
-               TIMESTAMP '2026-11-01 09:00:00' + INTERVAL (i) HOUR AS dispatched_at,
-               TIMESTAMP '2026-11-02 09:00:00' + INTERVAL (i) HOUR AS closed_at,
+               TIMESTAMP '2026-11-01 08:00:00' + INTERVAL (i % 2000) HOUR AS reported_at,
+               TIMESTAMP '2026-11-01 09:00:00' + INTERVAL (i % 2000) HOUR AS dispatched_at,
+               TIMESTAMP '2026-11-02 09:00:00' + INTERVAL (i % 2000) HOUR AS closed_at,
                '已办结' AS status, TIMESTAMP '2026-11-04 09:00:00' AS deadline_at,
                false AS is_overdue, 0 AS returned_count, '区城管局' AS department,
                '满意' AS satisfaction, $grids[1 + i % 6] AS grid_code,
                'point_in_grid' AS grid_match_rule, 104.9 AS lon_wgs84, 25.09 AS lat_wgs84
-          FROM range(12) t(i)""", {"grids": GRIDS})
+          FROM range($k) t(i)""", {"grids": GRIDS, "k": incidents})
     con.execute("""
         CREATE TABLE marts.mart_grid_profile AS
         SELECT g.grid_code, count(p.person_key) AS residents, count(p.person_key) AS registered_residents,
