@@ -77,3 +77,15 @@ nullif(regexp_extract({{ onegrid.cn_numerals_to_arabic("coalesce(" ~ expr ~ ", '
 {% macro _cn_part(t, pat, default) -%}
 coalesce(try_cast(nullif(translate(regexp_extract({{ t }}, '{{ pat }}', 1), '零〇一二两三四五六七八九', '001223456789'), '') as integer), {{ default }})
 {%- endmacro %}
+
+{#- all parts at once: struct(core, building, unit, room) of empty strings when not parsed -#}
+{% macro address_parts(expr) -%}{{ return(adapter.dispatch('address_parts', 'onegrid')(expr)) }}{%- endmacro %}
+{% macro duckdb__address_parts(expr) -%}
+regexp_extract({{ expr }}, '^(.*?[^0-9])([0-9]+)栋(?:([0-9]+)单元)?([0-9]+)(?:室|号)?$', ['core', 'building', 'unit', 'room'])
+{%- endmacro %}
+{% macro default__address_parts(expr) -%}
+named_struct(
+  {%- for part in ['core', 'building', 'unit', 'room'] %}
+  '{{ part }}', coalesce({{ onegrid.address_part(expr, part) }}, ''){{ ',' if not loop.last }}
+  {%- endfor %})
+{%- endmacro %}

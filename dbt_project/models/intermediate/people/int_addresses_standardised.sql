@@ -21,7 +21,7 @@ names as (
     from {{ ref('int_grids_validated') }}
 ),
 compact as (
-    select address_raw, regexp_replace(address_raw, '\s+', '', 'g') as a
+    select address_raw, replace(replace(address_raw, ' ', ''), chr(12288), '') as a
     from texts
     where address_raw is not null and trim(address_raw) <> ''
 ),
@@ -30,9 +30,7 @@ district_cut as (
     select
         c.address_raw,
         c.a,
-        list_filter(n.districts, d -> contains(c.a, d)) as hit,
-        n.streets,
-        n.communities
+        list_filter(n.districts, d -> contains(c.a, d)) as hit
     from compact c cross join names n
 ),
 stripped as (
@@ -41,68 +39,87 @@ stripped as (
         len(hit) > 0 as has_division_prefix,
         case when len(hit) > 0
              then substr(a, list_max(list_transform(hit, d -> strpos(a, d) + length(d))))
-             else a end as s1,
-        streets,
-        communities
+             else a end as s1
     from district_cut
+),
+prefix_free as (
+    -- the heavier steps run once per distinct prefix-free text
+    select d.s1, n.streets, n.communities
+    from (select distinct s1 from stripped) d cross join names n
 ),
 stripped2 as (
     -- a leading 街道 name, then a leading 社区 name, when they are names of the base map
     select
-        address_raw,
-        has_division_prefix,
+        s1,
         case when list_contains(streets, regexp_extract(s1, '^(.{1,12}?街道)', 1))
              then substr(s1, length(regexp_extract(s1, '^(.{1,12}?街道)', 1)) + 1) else s1 end as s2,
         communities
-    from stripped
+    from prefix_free
 ),
 stripped3 as (
     select
-        address_raw,
-        has_division_prefix,
+        s1,
         case when list_contains(communities, regexp_extract(s2, '^(.{1,12}?社区)', 1))
              then substr(s2, length(regexp_extract(s2, '^(.{1,12}?社区)', 1)) + 1) else s2 end as s3
     from stripped2
 ),
-converted as (
-    select
-        address_raw,
-        has_division_prefix,
-        {{ onegrid.unify_building_suffix(
-            "case when regexp_matches(s3, '[零〇一二两三四五六七八九十百千](栋|幢|号楼|号|单元|室|层|楼)') then "
-            ~ onegrid.cn_numerals_to_arabic('s3') ~ " else s3 end") }} as s
+numerals as (
+    -- Chinese numerals only where an address number is written with them (the list work is
+    -- the expensive part, so it runs on that subset only)
+    select s1, {{ onegrid.cn_numerals_to_arabic('s3') }} as s4
     from stripped3
+    where regexp_matches(s3, '[零〇一二两三四五六七八九十百千](栋|幢|号楼|号|单元|室|层|楼)')
+    union all
+    select s1, s3
+    from stripped3
+    where not regexp_matches(s3, '[零〇一二两三四五六七八九十百千](栋|幢|号楼|号|单元|室|层|楼)')
+),
+converted as (
+    select s1, {{ onegrid.unify_building_suffix('s4') }} as s
+    from numerals
+),
+parsed_struct as (
+    select s1, s, {{ onegrid.address_parts('s') }} as p
+    from converted
 ),
 parsed as (
     select
-        address_raw,
-        has_division_prefix,
+        s1,
         s as address_stripped,
-        {{ onegrid.address_part('s', 'core') }} as core,
-        {{ onegrid.address_part('s', 'building') }} as building,
-        {{ onegrid.address_part('s', 'unit') }} as unit_raw,
-        {{ onegrid.address_part('s', 'room') }} as room
-    from converted
+        nullif(p.core, '') as core,
+        nullif(p.building, '') as building,
+        nullif(p.unit, '') as unit_raw,
+        nullif(p.room, '') as room
+    from parsed_struct
+),
+standard as (
+    select
+        s1,
+        address_stripped,
+        core is not null as is_parsed,
+        core,
+        nullif(regexp_extract(core, '^(.*?[0-9]+号)', 1), '') as road,
+        coalesce(nullif(regexp_replace(core, '^.*?[0-9]+号', ''), ''), core) as compound,
+        cast(try_cast(building as integer) as varchar) as building,
+        cast(try_cast(unit_raw as integer) as varchar) as unit_given,
+        coalesce(cast(try_cast(unit_raw as integer) as varchar), case when core is not null then '1' end) as unit,
+        cast(try_cast(room as integer) as varchar) as room
+    from parsed
 )
 select
-    address_raw,
-    address_stripped,
-    has_division_prefix,
-    core is not null as is_parsed,
-    core,
-    nullif(regexp_extract(core, '^(.*?[0-9]+号)', 1), '') as road,
-    coalesce(nullif(regexp_replace(core, '^.*?[0-9]+号', ''), ''), core) as compound,
-    cast(try_cast(building as integer) as varchar) as building,
-    cast(try_cast(unit_raw as integer) as varchar) as unit_given,
-    coalesce(cast(try_cast(unit_raw as integer) as varchar), case when core is not null then '1' end) as unit,
-    cast(try_cast(room as integer) as varchar) as room,
-    case when core is not null
-         then core || cast(try_cast(building as integer) as varchar) || '栋'
-              || coalesce(cast(try_cast(unit_raw as integer) as varchar), '1') || '单元'
-              || cast(try_cast(room as integer) as varchar) || '室'
-         else regexp_replace(address_stripped, '室$', '') end as address_std,
-    case when core is not null
-         then core || '|' || cast(try_cast(building as integer) as varchar) || '|'
-              || coalesce(cast(try_cast(unit_raw as integer) as varchar), '1') || '|'
-              || cast(try_cast(room as integer) as varchar) end as address_key
-from parsed
+    st.address_raw,
+    s.address_stripped,
+    st.has_division_prefix,
+    s.is_parsed,
+    s.core,
+    s.road,
+    s.compound,
+    s.building,
+    s.unit_given,
+    s.unit,
+    s.room,
+    case when s.is_parsed then s.core || s.building || '栋' || s.unit || '单元' || s.room || '室'
+         else regexp_replace(s.address_stripped, '室$', '') end as address_std,
+    case when s.is_parsed then s.core || '|' || s.building || '|' || s.unit || '|' || s.room end as address_key
+from stripped st
+join standard s on s.s1 = st.s1
