@@ -116,7 +116,7 @@ def test_incident_placement_rules(con):
     assert got["E1"] == (G1, "point_in_grid")
     assert got["E2"] == (G2, "legacy_grid")        # 城管 A1
     assert got["E3"] == (G3, "legacy_grid")        # 综治 A1: codes are unique per 体系 only
-    assert got["E4"] == (G2, "address")            # address of dwelling F004 (in G2)
+    assert got["E4"] == (G2, "address")            # compound 幸福小区, building 3 (F004, in G2)
     assert got["E5"] == (None, "unresolved")       # point outside every grid
 
 

@@ -86,3 +86,13 @@ regexp_replace(regexp_replace({{ col }}, '[0-9]{17}[0-9Xx]|[0-9]{15}', '[id]'), 
 {% macro union_all_by_name() -%}{{ return(adapter.dispatch('union_all_by_name', 'onegrid')()) }}{%- endmacro %}
 {% macro duckdb__union_all_by_name() -%}union all by name{%- endmacro %}
 {% macro default__union_all_by_name() -%}union all{# Spark: select the columns in the same order #}{%- endmacro %}
+
+{# road and number of an address (北京路126号), null when absent #}
+{% macro road_number(col) -%}{{ return(adapter.dispatch('road_number', 'onegrid')(col)) }}{%- endmacro %}
+{% macro duckdb__road_number(col) -%}nullif(regexp_extract({{ col }}, '[^0-9省州市县区镇乡]{1,8}(路|街|大道|巷|大街)[0-9]+号', 0), ''){%- endmacro %}
+{% macro default__road_number(col) -%}nullif(regexp_extract({{ col }}, '([^0-9省州市县区镇乡]{1,8}(路|街|大道|巷|大街)[0-9]+号)', 1), ''){%- endmacro %}
+
+{# building number (3栋, 3幢, 3号楼 → '3'), null when absent #}
+{% macro building_number(col) -%}{{ return(adapter.dispatch('building_number', 'onegrid')(col)) }}{%- endmacro %}
+{% macro duckdb__building_number(col) -%}nullif(regexp_extract({{ col }}, '([0-9]+)(栋|幢|号楼)', 1), ''){%- endmacro %}
+{% macro default__building_number(col) -%}nullif(regexp_extract({{ col }}, '([0-9]+)(栋|幢|号楼)', 1), ''){%- endmacro %}

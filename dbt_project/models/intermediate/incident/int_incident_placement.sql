@@ -1,8 +1,9 @@
 -- Places every current event on a unified grid, first rule that applies:
 --   point_in_grid  the WGS-84 point (GCJ-02 already converted in bronze) lies in a grid polygon;
 --   legacy_grid    the legacy code (原网格编码) resolves by (体系, 编码) through 多网合一;
---   address        the standardised address equals a dwelling's address (its grid), else names
---                  a compound (小区) whose dwellings lie mostly in one grid;
+--   address        the address names a compound (小区; names repeat, so the candidate that also
+--                  matches the road and number, county, street, community wins): the grid of
+--                  the named building there, else the grid most of its dwellings lie in;
 --   unresolved     none of these.
 with ev as (
     select record_id, lon_wgs84, lat_wgs84, legacy_system, legacy_code, address,
@@ -22,50 +23,86 @@ by_legacy as (
     where l.grid_code is not null
 ),
 dwellings as (
-    select h.record_id, h.compound, {{ onegrid.normalise_address('h.address') }} as address_norm, p.grid_code
+    -- current housing records with the grid ER placed them on (point in polygon)
+    select h.record_id, h.district_name, h.street_name, h.community_name, h.compound,
+           h.building, r.grid_code,
+           {{ onegrid.road_number('h.address') }} as road_no
     from {{ ref('int_house_records_latest') }} h
-    join (
-        {{ onegrid.place_points_on_grids(
-            "(select record_id, lon, lat from " ~ ref('int_house_records_latest') ~ " where lon is not null)",
-            'record_id', 'lon', 'lat') }}
-    ) p on p.point_key = h.record_id
+    join {{ ref('int_house_records_resolved') }} r
+      on r.source = 'housing' and r.source_record_id = h.record_id
+    where r.grid_code is not null and h.compound is not null and length(h.compound) >= 2
 ),
-address_grid as (
-    -- an address shared by dwellings in several grids is ambiguous: take the most frequent
-    select address_norm, grid_code from (
-        select address_norm, grid_code,
-               row_number() over (partition by address_norm order by count(*) desc, grid_code) as rk
-        from dwellings where address_norm is not null
-        group by address_norm, grid_code
-    ) x where rk = 1
+compounds as (
+    -- one compound = (county, street, community, name): compound names repeat across the city
+    select district_name, street_name, community_name, compound,
+           max(road_no) as road_no,
+           max(grid_code) filter (where grid_rank = 1) as grid_code
+    from (
+        select district_name, street_name, community_name, compound, grid_code,
+               max(road_no) as road_no,
+               row_number() over (partition by district_name, street_name, community_name, compound
+                                  order by count(*) desc, grid_code) as grid_rank
+        from dwellings
+        group by district_name, street_name, community_name, compound, grid_code
+    ) x
+    group by district_name, street_name, community_name, compound
 ),
-compound_grid as (
-    select compound, grid_code from (
-        select compound, grid_code,
-               row_number() over (partition by compound order by count(*) desc, grid_code) as rk
-        from dwellings where compound is not null and length(compound) >= 2
-        group by compound, grid_code
+compound_buildings as (
+    select district_name, street_name, community_name, compound, building, grid_code from (
+        select district_name, street_name, community_name, compound, building, grid_code,
+               row_number() over (partition by district_name, street_name, community_name, compound, building
+                                  order by count(*) desc, grid_code) as rk
+        from dwellings where building is not null
+        group by district_name, street_name, community_name, compound, building, grid_code
     ) x where rk = 1
 ),
 unplaced as (
-    select ev.record_id, ev.address, ev.address_norm
+    select ev.record_id, ev.address_norm,
+           {{ onegrid.building_number('ev.address_norm') }} as building_no
     from ev
     where ev.record_id not in (select point_key from by_point)
       and ev.record_id not in (select record_id from by_legacy)
       and ev.address_norm is not null
 ),
+scored as (
+    -- candidate compounds named in the address, scored by the other place names it also holds
+    select u.record_id, u.building_no, c.district_name, c.street_name, c.community_name,
+           c.compound, c.grid_code,
+           4 * cast(c.road_no is not null and {{ onegrid.contains_text('u.address_norm', 'c.road_no') }} as int)
+           + 2 * cast(c.district_name is not null and {{ onegrid.contains_text('u.address_norm', 'c.district_name') }} as int)
+           + cast(c.street_name is not null and {{ onegrid.contains_text('u.address_norm', 'c.street_name') }} as int)
+           + cast(c.community_name is not null and {{ onegrid.contains_text('u.address_norm', 'c.community_name') }} as int)
+           + cast(cb.building is not null as int)
+           + length(c.compound) / 100.0 as score
+    from unplaced u
+    join compounds c on {{ onegrid.contains_text('u.address_norm', 'c.compound') }}
+    left join compound_buildings cb
+      on cb.district_name is not distinct from c.district_name
+     and cb.street_name is not distinct from c.street_name
+     and cb.community_name is not distinct from c.community_name
+     and cb.compound = c.compound and cb.building = u.building_no
+),
+best as (
+    select * from (
+        select scored.*,
+               row_number() over (partition by record_id order by score desc, grid_code) as rk,
+               count(*) over (partition by record_id, score) as ties
+        from scored
+    ) x where rk = 1 and ties = 1
+),
 by_address_exact as (
-    select u.record_id, a.grid_code
-    from unplaced u join address_grid a on a.address_norm = u.address_norm
+    -- the grid of the named building in that compound
+    select b.record_id, cb.grid_code
+    from best b
+    join compound_buildings cb
+      on cb.district_name is not distinct from b.district_name
+     and cb.street_name is not distinct from b.street_name
+     and cb.community_name is not distinct from b.community_name
+     and cb.compound = b.compound and cb.building = b.building_no
 ),
 by_compound as (
-    select record_id, grid_code from (
-        select u.record_id, c.grid_code,
-               row_number() over (partition by u.record_id order by length(c.compound) desc, c.grid_code) as rk
-        from unplaced u
-        join compound_grid c on {{ onegrid.contains_text('u.address_norm', 'c.compound') }}
-        where u.record_id not in (select record_id from by_address_exact)
-    ) x where rk = 1
+    select record_id, grid_code from best
+    where record_id not in (select record_id from by_address_exact)
 )
 select
     ev.record_id,
