@@ -89,3 +89,24 @@ named_struct(
   '{{ part }}', coalesce({{ onegrid.address_part(expr, part) }}, ''){{ ',' if not loop.last }}
   {%- endfor %})
 {%- endmacro %}
+
+{#- lookup key of a free-text place description for int_address_grid_lookup (see there);
+    `districts` / `streets` are SQL list expressions of names to strip (e.g. from a cross join
+    with `select list(distinct district_name) …` of int_grids_validated); null when the text
+    has none of the three shapes. -#}
+{% macro address_lookup_key(expr, districts, streets) -%}
+{%- set a0 = "replace(" ~ expr ~ ", ' ', '')" -%}
+{%- set hit = "list_filter(" ~ districts ~ ", d -> contains(" ~ a0 ~ ", d))" -%}
+{%- set a1 = "(case when len(" ~ hit ~ ") > 0 then substr(" ~ a0 ~ ", list_max(list_transform(" ~ hit ~ ", d -> strpos(" ~ a0 ~ ", d) + length(d)))) else " ~ a0 ~ " end)" -%}
+{%- set st = "regexp_extract(" ~ a1 ~ ", '^(.{1,12}?街道)', 1)" -%}
+{%- set a2 = "(case when list_contains(" ~ streets ~ ", " ~ st ~ ") then substr(" ~ a1 ~ ", length(" ~ st ~ ") + 1) else " ~ a1 ~ " end)" -%}
+{%- set a3 = onegrid.unify_building_suffix(onegrid.cn_numerals_to_arabic(a2)) -%}
+(case
+    when regexp_matches({{ a3 }}, '^.*[0-9]+号.*[^0-9][0-9]+栋$')
+        then 'B|' || regexp_extract({{ a3 }}, '^(.*?[^0-9])([0-9]+)栋$', 1) || '|' || regexp_extract({{ a3 }}, '^(.*?[^0-9])([0-9]+)栋$', 2)
+    when regexp_matches({{ a3 }}, '[0-9]+号.+(附近|周边|门口|旁)$')
+        then 'C|' || regexp_extract({{ a3 }}, '^(.*?)(附近|周边|门口|旁)$', 1)
+    when regexp_matches({{ a3 }}, '^[^0-9]+[0-9]+栋(旁|附近|周边|门口)?$')
+        then 'N|' || regexp_extract({{ a3 }}, '^([^0-9]+)([0-9]+)栋', 1) || '|' || regexp_extract({{ a3 }}, '^([^0-9]+)([0-9]+)栋', 2)
+end)
+{%- endmacro %}
