@@ -57,7 +57,7 @@ def connect(data_dir: Path) -> duckdb.DuckDBPyConnection:
 def built(tmp_path_factory) -> Path:
     data_dir = tmp_path_factory.mktemp("dbt_fixture")
     make_bronze(data_dir)
-    run_dbt(data_dir, ["build"], {"people_source": "none"})
+    run_dbt(data_dir, ["build"])
     return data_dir
 
 
@@ -190,7 +190,7 @@ def test_build_with_sources_never_delivered(tmp_path):
     shutil.rmtree(tmp_path / "issues")
     run_dbt(tmp_path, ["build", "-s", "+dim_grid", "+fct_incident", "+quality_issues",
                        "+int_person_records_latest", "+int_member_records_latest"],
-            {"people_source": "none"})
+            )
     c = connect(tmp_path)
     try:
         assert c.execute("select count(*) from intermediate.int_member_records_latest").fetchone()[0] == 0
