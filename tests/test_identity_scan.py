@@ -117,6 +117,25 @@ def test_published_sample_open_tier_and_reports_are_clean(onegrid_env):
     assert {f.kind for f in restricted} == {"id18"}
 
 
+def test_dagster_run_event_log_and_reports_are_clean(onegrid_env, monkeypatch):
+    """A persistent Dagster instance (sqlite event log in DAGSTER_HOME) after a run whose
+    blocking identity check failed: no identity number or phone anywhere in the open parts."""
+    import dagster as dg
+
+    from pipelines.quality.testing import build_sample_bronze, sample_dagster_defs
+
+    build_sample_bronze()
+    instance = dg.DagsterInstance.get()
+    job = sample_dagster_defs().resolve_job_def("build_and_publish_test")
+    assert job.execute_in_process(instance=instance, raise_on_error=False).success
+    monkeypatch.setenv("STUB_BROKEN", "1")
+    assert not job.execute_in_process(instance=instance, raise_on_error=False).success
+    dbs = list((config.data_dir() / "dagster_home").rglob("*.db"))
+    assert dbs, "the instance should keep its event log in sqlite under DAGSTER_HOME"
+    findings = scan_data_dir(config.data_dir())
+    assert findings == [], "\n".join(str(f) for f in findings[:50])
+
+
 @pytest.mark.skipif(not os.environ.get("ONEGRID_SCAN_DATA_DIR"),
                     reason="set ONEGRID_SCAN_DATA_DIR to the data dir of a full run")
 def test_full_run_data_dir_is_clean():

@@ -116,26 +116,9 @@ def test_missing_column_is_reported_not_crashing(onegrid_env):
 
 # --- Dagster ----------------------------------------------------------------------------
 def _dagster_defs():
-    import dagster as dg
+    from pipelines.quality.testing import sample_dagster_defs
 
-    from pipelines.defs import publish as publish_defs
-    from pipelines.defs import quality as quality_defs
-
-    keys = [dg.AssetKey(list(k)) for k in publish_defs.REQUIRED_MARTS]
-
-    @dg.multi_asset(specs=[dg.AssetSpec(k) for k in keys], name="stub_dbt_build")
-    def stub_marts():
-        import os
-
-        build_sample_warehouse(config.warehouse_path(),
-                               broken=os.environ.get("STUB_BROKEN") == "1")
-        for k in keys:
-            yield dg.MaterializeResult(asset_key=k)
-
-    job = dg.define_asset_job("build_and_publish_test", selection=dg.AssetSelection.all())
-    return dg.Definitions.merge(
-        dg.Definitions(assets=[stub_marts], jobs=[job]), quality_defs.defs, publish_defs.defs
-    )
+    return sample_dagster_defs()
 
 
 def test_dagster_blocking_check_stops_publish(onegrid_env, monkeypatch):

@@ -575,6 +575,8 @@ def load_run(run_id: str) -> dict:
     d = results_dir(run_id)
     checks = []
     for p in sorted(d.glob("*.json")) if d.exists() else []:
+        if p.name.startswith("_"):
+            continue
         try:
             checks.append(json.loads(p.read_text()))
         except json.JSONDecodeError:

@@ -148,51 +148,94 @@ def write_reports(run_id: str, quality: dict | None = None) -> Path:
         os.close(lock)
 
 
-def _write_all(out: Path, run_id: str, quality: dict, extra: list[dict]) -> Path:
-    checks = quality.get("checks", [])
-    issues = load_quality_issues(extra)
-    by_rule: dict[str, list[dict]] = {}
-    for r in issues:
-        by_rule.setdefault(str(r.get("rule")), []).append(r)
-    now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+def _issues_signature() -> str:
+    """Changes whenever the rows of quality_issues can have changed (warehouse or issues/)."""
+    parts = []
+    wh = config.warehouse_path()
+    if wh.exists():
+        st = wh.stat()
+        parts.append(f"wh:{st.st_mtime_ns}:{st.st_size}")
+    idir = config.issues_dir()
+    if idir.exists():
+        for f in sorted(idir.glob("*/*.parquet")):
+            parts.append(f"{f.name}:{f.stat().st_mtime_ns}")
+    return json.dumps(parts)
 
-    # issue pages (one per rule) + CSV
-    idir = out / "issues"
-    idir.mkdir(exist_ok=True)
-    written = set()
-    for rule, rows in sorted(by_rule.items()):
+
+def _write_issue_pages(idir: Path, run_id: str, rows: list[dict]) -> dict[tuple, int]:
+    """One HTML page (first MAX_HTML_ROWS rows) and one CSV per rule; counts per key."""
+    by_rule: dict[str, list[dict]] = {}
+    counts: dict[tuple, int] = {}
+    for r in rows:
+        by_rule.setdefault(str(r.get("rule")), []).append(r)
+        k = (str(r.get("source")), str(r.get("rule")), str(r.get("severity")))
+        counts[k] = counts.get(k, 0) + 1
+    for rule, rrows in sorted(by_rule.items()):
         s = slug(rule)
-        written.update({f"{s}.html", f"{s}.csv"})
         buf = io.StringIO()
         w = csv.writer(buf)
         w.writerow(ISSUE_COLUMNS)
-        for r in rows:
+        for r in rrows:
             w.writerow([_mask(r.get(c)) for c in ISSUE_COLUMNS])
         _write(idir / f"{s}.csv", buf.getvalue())
         trs = "".join(
             "<tr>" + "".join(f"<td>{_e(r.get(c))}</td>" for c in ISSUE_COLUMNS) + "</tr>"
-            for r in rows[:MAX_HTML_ROWS]
+            for r in rrows[:MAX_HTML_ROWS]
         )
-        more = (f"<p class=\"muted\">Showing {MAX_HTML_ROWS} of {len(rows)} rows; all rows in "
-                f"the CSV.</p>" if len(rows) > MAX_HTML_ROWS else "")
+        more = (f"<p class=\"muted\">Showing {MAX_HTML_ROWS} of {len(rrows)} rows; all rows in "
+                f"the CSV.</p>" if len(rrows) > MAX_HTML_ROWS else "")
         body = (
-            f"<section><h2>{len(rows)} row(s) in quality_issues with rule "
+            f"<section><h2>{len(rrows)} row(s) in quality_issues with rule "
             f"<code>{_e(rule)}</code></h2><p><a href=\"../index.html\">← all checks</a> · "
             f"<a href=\"{html.escape(s)}.csv\">CSV export</a></p>{more}"
             "<table><thead><tr>" + "".join(f"<th>{c}</th>" for c in ISSUE_COLUMNS)
             + f"</tr></thead><tbody>{trs}</tbody></table></section>"
         )
         _write(idir / f"{s}.html", _page(f"quality_issues · {rule}", f"run {run_id}", body))
+    return counts
+
+
+def _write_all(out: Path, run_id: str, quality: dict, extra: list[dict]) -> Path:
+    checks = quality.get("checks", [])
+    now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+    # issue pages (one per rule) + CSV. The rows already in quality_issues (ingestion and
+    # dbt findings) are rendered once per run and input state; each check only adds its rules.
+    idir = out / "issues"
+    idir.mkdir(exist_ok=True)
+    marker = out / ".runs" / run_id / "_issue_pages.cache"
+    sig = _issues_signature()
+    cached = None
+    if marker.exists():
+        try:
+            cached = json.loads(marker.read_text())
+        except json.JSONDecodeError:
+            cached = None
+    if cached and cached.get("signature") == sig:
+        base = {tuple(k): n for k, n in cached["counts"]}
+    else:
+        base = _write_issue_pages(idir, run_id, load_quality_issues())
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        _write(marker, json.dumps({"signature": sig, "counts": [[list(k), n]
+                                                                for k, n in base.items()]}))
+    counts = dict(base)
+    for k, n in _write_issue_pages(idir, run_id, extra).items():
+        counts[k] = counts.get(k, 0) + n
+    by_rule: dict[str, int] = {}
+    for (_, rule, _), n in counts.items():
+        by_rule[rule] = by_rule.get(rule, 0) + n
+    written = {f"{slug(r)}.{ext}" for r in by_rule for ext in ("html", "csv")}
     for p in idir.iterdir():
         if p.is_file() and p.name not in written and not p.name.startswith("."):
             p.unlink()
+    n_issues = sum(counts.values())
 
     def rule_links(exp: dict) -> str:
         links = []
         for r in [exp["rule"], *exp.get("issues_rules", [])]:
             if r in by_rule:
                 links.append(f'<a href="issues/{html.escape(slug(r))}.html">{_e(r)} '
-                             f"({len(by_rule[r])})</a>")
+                             f"({by_rule[r]})</a>")
         return " · ".join(links) or '<span class="muted">—</span>'
 
     # suite pages
@@ -244,7 +287,7 @@ def _write_all(out: Path, run_id: str, quality: dict, extra: list[dict]) -> Path
         f'<div class="tile"><b style="color:var(--ok)">{n_ok}</b>passed</div>'
         f'<div class="tile"><b style="color:var(--err)">{n_err}</b>failed (error)</div>'
         f'<div class="tile"><b style="color:var(--warn)">{n_warn}</b>warnings</div>'
-        f'<div class="tile"><b>{len(issues)}</b>rows in quality_issues</div></div>'
+        f'<div class="tile"><b>{n_issues}</b>rows in quality_issues</div></div>'
     )
     crow = []
     for c in sorted(checks, key=lambda c: ({"error": 0, "warning": 1}.get(c.get("severity"), 2),
@@ -260,10 +303,6 @@ def _write_all(out: Path, run_id: str, quality: dict, extra: list[dict]) -> Path
             f"<td class=\"num\">{_e(c.get('rows'))}</td>"
             f"<td class=\"num\">{c.get('seconds', 0):.2f}</td></tr>"
         )
-    counts: dict[tuple, int] = {}
-    for r in issues:
-        k = (str(r.get("source")), str(r.get("rule")), str(r.get("severity")))
-        counts[k] = counts.get(k, 0) + 1
     irow = "".join(
         f"<tr><td>{_e(s)}</td><td><a href=\"issues/{html.escape(slug(r))}.html\">{_e(r)}</a></td>"
         f"<td>{_badge(sev if sev in ('error', 'warning') else 'info')}</td>"

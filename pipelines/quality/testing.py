@@ -168,3 +168,28 @@ def build_sample_bronze(persons: int = 40, quarantined: int = 2, lost: int = 0) 
         q / "persons.parquet")
     write_ledger("household", did, rows=persons + quarantined + lost)
     write_ledger("housing", "20261102", status="rejected", reason="sha256 mismatch")
+
+
+def sample_dagster_defs():
+    """The quality and publish defs plus a stub for the dbt build (writes the sample warehouse;
+    ``STUB_BROKEN=1`` makes it break a blocking check). Job: ``build_and_publish_test``."""
+    import os
+
+    import dagster as dg
+
+    from pipelines.defs import publish as publish_defs
+    from pipelines.defs import quality as quality_defs
+
+    keys = [dg.AssetKey(list(k)) for k in publish_defs.REQUIRED_MARTS]
+
+    @dg.multi_asset(specs=[dg.AssetSpec(k) for k in keys], name="stub_dbt_build")
+    def stub_marts():
+        build_sample_warehouse(config.warehouse_path(),
+                               broken=os.environ.get("STUB_BROKEN") == "1")
+        for k in keys:
+            yield dg.MaterializeResult(asset_key=k)
+
+    job = dg.define_asset_job("build_and_publish_test", selection=dg.AssetSelection.all())
+    return dg.Definitions.merge(
+        dg.Definitions(assets=[stub_marts], jobs=[job]), quality_defs.defs, publish_defs.defs
+    )
