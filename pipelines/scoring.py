@@ -143,7 +143,7 @@ def score(landing: Path, data_dir: Path, print_table: bool = True) -> dict:
             right_n = int((placed["pred_grid"] == placed["grid_code"]).sum())
             out["incident"] = {
                 "incidents": ij.height,
-                "missing": int(ij.height - ij.filter(pl.col("incident_id").is_in(ipred["incident_id"])).height),
+                "missing": itruth.join(ipred.select("incident_id"), on="incident_id", how="anti").height,
                 "placed": placed.height,
                 "placed_rate": placed.height / ij.height if ij.height else 1.0,
                 "right_grid": right_n,

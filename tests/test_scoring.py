@@ -104,3 +104,52 @@ def test_score_output_has_no_identifiers(tiny_city, capsys):
     assert numbers and not any(n in out for n in numbers)
     assert "targets met" in out
     json.dumps(score(tiny_city["landing"], tiny_city["data"], print_table=False), default=str)
+
+
+def _warehouse(tiny_city):
+    import duckdb
+
+    return duckdb.connect(str(tiny_city["data"] / "warehouse" / "onegrid.duckdb"), read_only=True)
+
+
+def test_relative_copies_and_wrong_numbers(tiny_city):
+    """A relative's number copied onto a member never merges the two people; a mistyped valid
+    number (one digit off) still reaches the person's other records (id_repaired)."""
+    import polars as pl
+
+    truth = Path(str(tiny_city["landing"]) + "_truth")
+    defects = pl.read_parquet(truth / "defects.parquet")
+    records = pl.read_parquet(truth / "records.parquet").filter(
+        pl.col("entity_type") == "person", pl.col("is_current"))
+    con = _warehouse(tiny_city)
+    pred = con.execute("select source, source_record_id, person_key, match_rule, match_score "
+                       "from intermediate.int_person_records_resolved").pl()
+    j = records.join(pred, on=["source", "source_record_id"])
+    copied = defects.filter(pl.col("kind") == "id_relative_copy")["source_record_id"].unique()
+    assert copied.len() > 0
+    # every person_key holds one true person only (in particular around copied numbers)
+    per_key = j.group_by("person_key").agg(pl.col("person_id").n_unique().alias("n"))
+    assert per_key["n"].max() == 1
+    assert j.filter(pl.col("source_record_id").is_in(copied.implode()))["match_rule"].is_in(
+        ["probabilistic", "unresolved"]).all()
+    assert pred["match_score"].is_between(0, 1).all()
+    assert pred["person_key"].null_count() == 0
+
+
+def test_keys_are_not_bare_hashes_of_numbers(tiny_city):
+    import hashlib
+
+    import polars as pl
+
+    con = _warehouse(tiny_city)
+    dp = con.execute("select person_key, id_number from marts_restricted.dim_person "
+                     "where id_number is not null").pl()
+    bare = dp["id_number"].map_elements(lambda s: hashlib.sha256(s.encode()).hexdigest()[:32],
+                                        return_dtype=pl.String)
+    assert not (bare == dp["person_key"]).any()
+    assert not dp["person_key"].is_in(dp["id_number"].implode()).any()
+    # open marts carry no names or numbers
+    cols = {r[0] for r in con.execute(
+        "select column_name from information_schema.columns where table_schema = 'marts' "
+        "and table_name in ('dim_house', 'dim_household')").fetchall()}
+    assert not cols & {"name", "id_number", "phone", "owner_name"}
