@@ -17,7 +17,7 @@
 with r as (
     select
         source, source_record_id, _record_key, id_hash, id_number, name_norm, gender,
-        birth_date, birth_eff, live_std, reg_std, household_key,
+        birth_date, birth_eff, live_h, reg_h, household_h,
         (birth_date is null or birth_date = id_birth)
         and (gender is null or (gender = '男') = id_male) as agrees_with_number
     from {{ ref('int_person_records_prepared') }}
@@ -79,11 +79,11 @@ cluster_size as (
 ),
 -- candidate pairs of different numbers whose records agree on birth date and address
 addr_keys as (
-    select id_hash, id_number, anchor_name, birth_eff, live_std as k from accepted where live_std is not null
+    select id_hash, id_number, anchor_name, birth_eff, live_h as k from accepted where live_h is not null
     union
-    select id_hash, id_number, anchor_name, birth_eff, reg_std from accepted where reg_std is not null
+    select id_hash, id_number, anchor_name, birth_eff, reg_h from accepted where reg_h is not null
     union
-    select id_hash, id_number, anchor_name, birth_eff, 'H|' || household_key from accepted where household_key is not null
+    select id_hash, id_number, anchor_name, birth_eff, household_h from accepted where household_h is not null
 ),
 cand as (
     select distinct a.id_hash as h1, b.id_hash as h2, a.id_number as n1, b.id_number as n2,

@@ -38,7 +38,11 @@ select
     a.address_std as live_std,
     a.address_key as live_key,
     d.house_key,
-    ra.address_std as reg_std
+    ra.address_std as reg_std,
+    -- 64-bit hashes of the standardised addresses / household: cheap join and compare keys
+    hash(a.address_std) as live_h,
+    hash(ra.address_std) as reg_h,
+    hash(r.household_key) as household_h
 from raw r
 left join {{ ref('int_addresses_standardised') }} a on a.address_raw = r.live_address
 left join dwellings d on d.address_key = a.address_key

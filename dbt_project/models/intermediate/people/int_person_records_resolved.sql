@@ -28,10 +28,10 @@ blocked as (
         c.name_norm as cname,
         coalesce(c.id_accepted, false) as c_accepted,
         c.root_id_hash as c_root,
-        coalesce(l.house_key = c.house_key or l.live_std = c.live_std
-                 or l.live_std = c.reg_std or l.reg_std = c.live_std, false) as same_address,
-        coalesce(l.household_key = c.household_key, false) as same_household,
-        coalesce(l.reg_std = c.reg_std, false) as same_reg,
+        coalesce(l.house_key = c.house_key or l.live_h = c.live_h
+                 or l.live_h = c.reg_h or l.reg_h = c.live_h, false) as same_address,
+        coalesce(l.household_h = c.household_h, false) as same_household,
+        coalesce(l.reg_h = c.reg_h, false) as same_reg,
         coalesce(l.phone_norm = c.phone_norm, false) as same_phone,
         coalesce(l.ethnicity <> c.ethnicity, false) as eth_differs
     from loose l
