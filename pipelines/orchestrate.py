@@ -38,6 +38,34 @@ def prepare_environment() -> None:
     os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 
 
+def ensure_dbt_manifest() -> None:
+    """Re-parse the dbt project when any of its files is newer than the prepared manifest.
+
+    Definition loading reads ``dbt_project/target/manifest.json`` and never parses; a
+    developer who edits a model and calls ``onegrid run`` should not get a stale graph.
+    """
+    project = config.DBT_PROJECT_DIR
+    manifest = project / "target" / "manifest.json"
+    built = manifest.stat().st_mtime if manifest.exists() else 0.0
+    newest = 0.0
+    for sub in ("models", "macros", "seeds", "tests", "snapshots"):
+        for path in (project / sub).rglob("*"):
+            if path.is_file():
+                newest = max(newest, path.stat().st_mtime)
+    for name in ("dbt_project.yml", "profiles.yml"):
+        if (project / name).exists():
+            newest = max(newest, (project / name).stat().st_mtime)
+    if newest > built:
+        import subprocess
+
+        _say("dbt project changed since its manifest was prepared: running `dbt parse`")
+        subprocess.run(
+            ["dbt", "parse", "--project-dir", str(project), "--profiles-dir", str(project),
+             "--quiet"],
+            check=True, cwd=project,
+        )
+
+
 @dataclass
 class RunSummary:
     deliveries: dict[str, list[str]] = field(default_factory=dict)
@@ -88,6 +116,7 @@ def run_all(generate_if_empty: bool = True, profile: str = "tiny", seed: int = 0
 
         generate(profile, landing, seed=seed, progress=True)
 
+    ensure_dbt_manifest()
     import dagster as dg
 
     from pipelines.definitions import defs
