@@ -41,9 +41,10 @@ def _cmd_score(args) -> int:
     from pipelines.orchestrate import prepare_environment
 
     prepare_environment()
-    from pipelines.scoring import main as score_main
+    from pipelines.scoring import score
 
-    return score_main(config.landing_dir(), config.data_dir())
+    score(config.landing_dir(), config.data_dir(), print_table=True)
+    return 0
 
 
 def _cmd_ui(args) -> int:
