@@ -15,6 +15,8 @@
 
 
 import os
+import shutil
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -106,7 +108,14 @@ def warehouse_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource)
     yield from dbt.cli(["build"], context=context).stream()
 
 
+def _dbt_executable() -> str:
+    """dbt of this environment even when its bin/ is not on PATH (e.g. `.venv/bin/python`)."""
+    beside = os.path.join(os.path.dirname(sys.executable), "dbt")
+    return beside if os.path.exists(beside) else (shutil.which("dbt") or "dbt")
+
+
 defs = dg.Definitions(
     assets=[warehouse_dbt_assets],
-    resources={"dbt": DbtCliResource(project_dir=DBT_PROJECT, profiles_dir=config.DBT_PROJECT_DIR)},
+    resources={"dbt": DbtCliResource(project_dir=DBT_PROJECT, profiles_dir=config.DBT_PROJECT_DIR,
+                                     dbt_executable=_dbt_executable())},
 )

@@ -1,0 +1,28 @@
+"""dagster-dbt wiring of the warehouse (pipelines/defs/warehouse).
+
+Asset keys per layer, dependencies on the ingestion assets ["bronze", <source>], dbt tests as
+asset checks, the concurrency pool. (A real materialisation runs in tests/test_dbt_build.py.)
+"""
+
+from __future__ import annotations
+
+
+def test_asset_keys_groups_and_deps():
+    from pipelines.defs.warehouse import WAREHOUSE_POOL, defs, warehouse_dbt_assets as a
+
+    keys = {k.to_user_string() for k in a.keys}
+    assert {"marts/dim_grid", "marts/fct_incident", "marts/xref_source_record",
+            "marts/mart_city_summary", "marts/quality_issues"} <= keys
+    assert "marts_restricted/dim_person" in keys
+    assert "warehouse/stg_household__persons" in keys
+    assert "warehouse/int_person_records_latest" in keys
+    assert not any(k.startswith("onegrid") for k in keys)
+    specs = {s.key.to_user_string(): s for s in a.specs}
+    deps = {d.asset_key.to_user_string() for d in specs["warehouse/stg_household__persons"].deps}
+    assert deps == {"bronze/household"}
+    assert specs["marts/dim_grid"].group_name == "marts"
+    assert specs["warehouse/stg_grid__grids"].group_name == "warehouse_staging"
+    checks = {c.key.name for c in a.check_specs}
+    assert any(n.startswith("unique_dim_grid_grid_code") for n in checks)
+    assert a.op.pool == WAREHOUSE_POOL
+    assert defs.resources and "dbt" in defs.resources
