@@ -273,12 +273,14 @@ class Generator:
         vacant = vacant[rng.permutation(len(vacant))]
         vi = 0
         # 1. households moving to another dwelling of the city
-        hh_res = np.unique(P["household"][resident])
-        k = min(self._n(r["moves"] / 2.6, nres), len(hh_res), len(vacant) // 2)
+        res_idx = np.nonzero(resident)[0]
+        want = self._n(r["moves"] / 2.6, nres)
+        hh_res = np.unique(P["household"][res_idx[rng.integers(0, len(res_idx), 3 * want + 10)]])
+        k = min(want, len(hh_res), len(vacant) // 2)
         chosen = np.sort(rng.choice(hh_res, k, replace=False))
         new_dw = vacant[vi:vi + k]
         vi += k
-        mem = np.nonzero(resident & np.isin(P["household"], chosen))[0]
+        mem = np.nonzero(resident & _member_of(P["household"], chosen, len(self.w.H["dwelling"])))[0]
         newd = new_dw[np.searchsorted(chosen, P["household"][mem])]
         old = P["live"][mem].copy()
         P["live"][mem] = newd
@@ -338,7 +340,7 @@ class Generator:
             pids = np.fromiter(person_changes, dtype=np.int64)
             kinds = np.array([person_changes[int(x)] for x in pids], dtype=object)
             lookup = dict(zip(pids.tolist(), kinds.tolist()))
-            ridx = np.nonzero(np.isin(self.prec["person"], pids) & self.prec["current"])[0]
+            ridx = np.nonzero(_member_of(self.prec["person"], pids, len(P["born"])) & self.prec["current"])[0]
             ch = np.array([lookup[int(x)] for x in self.prec["person"][ridx]], dtype=object)
             ridx_sorted = np.argsort(self.prec["record_id"].to_numpy()[ridx], kind="stable")
             ridx, ch = ridx[ridx_sorted], ch[ridx_sorted]
@@ -363,9 +365,9 @@ class Generator:
         changed = np.array(sorted(house_changed - set(gone.tolist())), dtype=np.int64)
         rows, kinds = [], []
         if len(changed):
-            ri = np.nonzero(np.isin(hrec["house"], changed) & hrec["current"])[0]
+            ri = np.nonzero(_member_of(hrec["house"], changed, len(Hs["use"])) & hrec["current"])[0]
             rows.append(ri); kinds.append(np.full(len(ri), "变更", dtype=object))
-        ri = np.nonzero(np.isin(hrec["house"], gone) & hrec["current"])[0]
+        ri = np.nonzero(_member_of(hrec["house"], gone, len(Hs["use"])) & hrec["current"])[0]
         rows.append(ri); kinds.append(np.full(len(ri), "注销", dtype=object))
         rows.append(cancel_dup); kinds.append(np.full(len(cancel_dup), "注销", dtype=object))
         hidx = np.concatenate(rows).astype(np.int64)
@@ -554,6 +556,13 @@ class Generator:
         (tdir / "timings.json").write_text(json.dumps(self.timings, indent=1), encoding="utf-8")
         self.bar.close()
         return tdir
+
+
+def _member_of(values: np.ndarray, chosen: np.ndarray, size: int) -> np.ndarray:
+    """``np.isin(values, chosen)`` for ids in [0, size) (negative values: False), by lookup."""
+    mark = np.zeros(size + 1, bool)
+    mark[np.asarray(chosen, dtype=np.int64)] = True
+    return mark[np.where(values >= 0, values, size)]
 
 
 def _maxrss_mb() -> int:

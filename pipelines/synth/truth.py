@@ -89,11 +89,13 @@ def write_truth(gen, tdir: Path) -> None:
     counted_hh = hh_res > 0
     # persons
     idn = id_strings(P["id_body"])
+    person_grid = pl.concat([gcode, pl.Series([None], dtype=pl.String)]).gather(
+        np.where(live_grid >= 0, live_grid, ng)).alias("grid_code")
     persons = pl.DataFrame({
         "person_id": np.arange(N), "household_id": hh, "in_registry": P["in_registry"], "alive": P["alive"],
         "is_current": current, "residency_status": pl.Series(np.array(["", "人户一致", "人在户不在", "户在人不在", "流入人口"])[P["status"] + 1]),
         "live_house_id": P["live"], "reg_house_id": P["reg"],
-        "grid_code": pl.Series(np.where(live_grid >= 0, gcode.to_numpy()[np.maximum(live_grid, 0)], None)),
+        "grid_code": person_grid,
         "is_resident": resident, "is_registered_resident": registered, "is_floating": floating,
         "is_party_member": is_member, "id_number": idn, "gender": np.where(P["male"], "男", "女"),
         "birth_date": pl.Series(P["born"]).cast(pl.Int32).cast(pl.Date), "kind": P["kind"],
@@ -103,6 +105,7 @@ def write_truth(gen, tdir: Path) -> None:
                     pl.col("kind").replace_strict({0: "registry", 1: "owner_outside_registry", 2: "member_outside_registry"},
                                                   return_dtype=pl.String))
     persons.write_parquet(tdir / "persons.parquet")
+    del persons, idn
     households = pl.DataFrame({"household_id": np.arange(nhh), "household_no": H["no"],
                                "resident_members": hh_res, "is_counted": counted_hh,
                                "grid_code": pl.Series(np.where(place >= 0, gcode.to_numpy()[np.maximum(place, 0)], None))})
@@ -121,27 +124,34 @@ def write_truth(gen, tdir: Path) -> None:
     inc = gen.inc["truth"]
     inc.write_parquet(tdir / "incidents.parquet")
 
-    # records: one row per source record as of the final state
+    # records: one row per source record as of the final state (written part by part)
+    parts = _RecordParts(tdir)
     pr, hr, mr = gen.prec, gen.hrec, gen.mrec
     pp = pr["person"]
     rec_person = pl.DataFrame({
         "source": "household", "table": "persons", "source_record_id": pr["record_id"],
         "entity_type": "person", "entity_id": pl.Series(pp).cast(pl.String), "person_id": pp,
         "household_id": pl.Series(hh[pp]).cast(pl.Int64), "house_id": P["live"][pp],
-        "grid_code": persons["grid_code"].gather(pp), "is_current": pr["current"], "is_duplicate": pr["is_dup"]})
+        "grid_code": person_grid.gather(pp), "is_current": pr["current"], "is_duplicate": pr["is_dup"]})
+    parts.add(rec_person)
+    del rec_person
     hid = hr["house"]
     rec_house = pl.DataFrame({
         "source": "housing", "table": "houses", "source_record_id": hr["record_id"], "entity_type": "house",
         "entity_id": pl.Series(hid).cast(pl.String), "person_id": Hs["owner"][hid],
         "household_id": np.full(len(hid), -1), "house_id": hid, "grid_code": gcode.gather(hgrid[hid]),
         "is_current": hr["current"] & Hs["active"][hid], "is_duplicate": hr["is_dup"]})
+    parts.add(rec_house)
+    del rec_house
     mp = M["person"][mr["member"]]
     rec_member = pl.DataFrame({
         "source": "party", "table": "members", "source_record_id": mr["record_id"], "entity_type": "person",
         "entity_id": pl.Series(mp).cast(pl.String), "person_id": mp,
         "household_id": pl.Series(hh[mp]).cast(pl.Int64), "house_id": P["live"][mp],
-        "grid_code": persons["grid_code"].gather(mp), "is_current": mr["current"] & M["active"][mr["member"]],
+        "grid_code": person_grid.gather(mp), "is_current": mr["current"] & M["active"][mr["member"]],
         "is_duplicate": np.zeros(len(mp), bool)})
+    parts.add(rec_member)
+    del rec_member
     single = [gl[0] if len(gl) == 1 else None for gl in org_grids]
     rec_org = pl.DataFrame({
         "source": "party", "table": "orgs", "source_record_id": orgs["org_code"], "entity_type": "party_org",
@@ -149,6 +159,8 @@ def write_truth(gen, tdir: Path) -> None:
         "household_id": np.full(orgs.height, -1), "house_id": np.full(orgs.height, -1),
         "grid_code": pl.Series([gcode[i] if i is not None else None for i in single], dtype=pl.String),
         "is_current": orgs["active"], "is_duplicate": np.zeros(orgs.height, bool)})
+    parts.add(rec_org)
+    del rec_org
     rec_inc = inc.select(pl.lit("incident").alias("source"), pl.lit("events").alias("table"),
                          pl.col("incident_id").alias("source_record_id"), pl.lit("incident").alias("entity_type"),
                          pl.col("incident_id").alias("entity_id"), pl.lit(-1).alias("person_id"),
@@ -159,13 +171,10 @@ def write_truth(gen, tdir: Path) -> None:
                         pl.col("grid_code").alias("entity_id"), pl.lit(-1).alias("person_id"),
                         pl.lit(-1).alias("household_id"), pl.lit(-1).alias("house_id"), "grid_code",
                         pl.lit(True).alias("is_current"), pl.lit(False).alias("is_duplicate"))
-    schema = {"person_id": pl.Int64, "household_id": pl.Int64, "house_id": pl.Int64}
-    frames = []
-    for f in (rec_grid, rec_person, rec_house, rec_member, rec_org, rec_inc):
-        f = f.with_columns([pl.col(c).cast(t) for c, t in schema.items()])
-        f = f.with_columns([pl.when(pl.col(c) < 0).then(None).otherwise(pl.col(c)).alias(c) for c in schema])
-        frames.append(f)
-    pl.concat(frames, how="vertical_relaxed").write_parquet(tdir / "records.parquet")
+    parts.add(rec_inc)
+    parts.add(rec_grid)
+    del rec_inc, rec_grid
+    parts.finish()
     # defects
     if gen.defects:
         pl.scan_parquet([str(x) for x in gen.defects]).sink_parquet(tdir / "defects.parquet")
@@ -232,6 +241,35 @@ def write_truth(gen, tdir: Path) -> None:
     meta["member_records"] = int(len(mr["member"]))
     counts = {"meta": meta, "city": _sum(dist_rows), "districts": dist_rows}
     (tdir / "counts.json").write_text(json.dumps(counts, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+RECORD_SCHEMA = {"source": pl.String, "table": pl.String, "source_record_id": pl.String,
+                 "entity_type": pl.String, "entity_id": pl.String, "person_id": pl.Int64,
+                 "household_id": pl.Int64, "house_id": pl.Int64, "grid_code": pl.String,
+                 "is_current": pl.Boolean, "is_duplicate": pl.Boolean}
+
+
+class _RecordParts:
+    """records.parquet from per-source parts, concatenated by streaming (bounded memory)."""
+
+    def __init__(self, tdir: Path):
+        self.tdir = tdir
+        self.dir = tdir / "_record_parts"
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.dir.mkdir()
+        self.paths: list[str] = []
+
+    def add(self, f: pl.DataFrame) -> None:
+        f = f.select([pl.col(c).cast(t) for c, t in RECORD_SCHEMA.items()])
+        f = f.with_columns([pl.when(pl.col(c) < 0).then(None).otherwise(pl.col(c)).alias(c)
+                            for c in ("person_id", "household_id", "house_id")])
+        path = self.dir / f"{len(self.paths):02d}.parquet"
+        f.write_parquet(path)
+        self.paths.append(str(path))
+
+    def finish(self) -> None:
+        pl.scan_parquet(self.paths).sink_parquet(self.tdir / "records.parquet")
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def _sum(rows: list[dict]) -> dict:
