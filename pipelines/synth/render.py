@@ -380,6 +380,14 @@ HOUSE_COLS = ["房屋编码", "区县", "街道", "社区", "小区名称", "地
               "建筑面积", "房屋用途", "房屋状态", "产权人", "产权人证件号码", "物业企业", "经度", "纬度", "变动类型"]
 
 
+def _lagging_names(w: World) -> pl.Series:
+    """Community names as the housing bureau writes them: every tenth community still under
+    its old 居委会 name (the bureau lags renames)."""
+    cn = w.grids["community_name"]
+    lag = w.grids["community_idx"].to_numpy() % 10 == 3
+    return pl.Series(np.where(lag, cn.str.replace("社区$", "居委会").to_numpy(), cn.to_numpy()), dtype=pl.String)
+
+
 def houses_rows(w: World, rec: dict, idx: np.ndarray, change: np.ndarray | None = None):
     Hs, B, C = w.houses, w.buildings, w.compounds
     hid = rec["house"][idx]
@@ -407,7 +415,7 @@ def houses_rows(w: World, rec: dict, idx: np.ndarray, change: np.ndarray | None 
         "房屋编码": ids,
         "区县": w.grids["district_name"].gather(g),
         "街道": w.grids["street_name"].gather(g),
-        "社区": w.grids["community_name"].gather(g),
+        "社区": _lagging_names(w).gather(g),
         "小区名称": C["name"].gather(c),
         "地址": addr,
         "楼栋": bcol,
@@ -426,6 +434,7 @@ def houses_rows(w: World, rec: dict, idx: np.ndarray, change: np.ndarray | None 
     })
     masks = {"address_variant": var, "address_fullwidth": ch["addr"]["fullwidth"],
              "address_traditional": ch["addr"]["trad"], "duplicate_record": rec["is_dup"][idx],
+             "community_name_lags": w.grids["community_idx"].to_numpy()[g] % 10 == 3,
              "area_differs": ch["area_jitter"] != 0, "no_property_company": comp < 0}
     masks.update({"owner_" + k: v for k, v in imask.items()})
     masks.update({"owner_" + k: v for k, v in nmask.items()})

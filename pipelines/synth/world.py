@@ -266,7 +266,8 @@ def build_housing(w: World) -> None:
         cand = np.ceil(remaining[todo] / 25).astype(np.int64) + 2
         bg = np.repeat(todo, cand)
         m = len(bg)
-        style = rng.choice(3, m, p=style_p)
+        small = np.repeat(remaining[todo] < 80, cand)      # small needs: low-rise buildings
+        style = np.where(small, rng.choice(3, m, p=[0.0, 0.3, 0.7]), rng.choice(3, m, p=style_p))
         units = np.where(style == 0, rng.integers(1, 4, m), np.where(style == 1, rng.integers(1, 5, m), 1))
         floors = np.where(style == 0, rng.integers(11, 34, m), np.where(style == 1, rng.integers(5, 10, m),
                                                                         rng.integers(2, 5, m)))
