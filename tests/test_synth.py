@@ -308,3 +308,28 @@ def test_working_day_clock():
     assert clock.deadline(dt.datetime(2026, 9, 30, 12, 0), 24) > dt.datetime(2026, 10, 8, 0, 0)
     # within a working week the clock runs 24 hours a day
     assert clock.deadline(dt.datetime(2026, 11, 10, 9, 0), 5) == dt.datetime(2026, 11, 10, 14, 0)
+
+
+def test_contract_checker_reports_breaches_without_values(tiny, tmp_path):
+    import shutil
+
+    root, _ = tiny
+    ddir = tmp_path / "household" / "20261101"
+    shutil.copytree(root / "household" / "20261101", ddir)
+    csv_path = ddir / "persons.csv"
+    text = csv_path.read_bytes().decode("gb18030")
+    secret_row = text.splitlines()[1]
+    csv_path.write_bytes(text.replace("人员编号", "人员ID", 1).encode("gb18030"))
+    problems = check_delivery(ddir)
+    assert any("sha256" in p for p in problems)
+    assert any("header differs" in p and "人员编号" in p for p in problems)
+    # messages never quote data values
+    assert not any(v and v in p for p in problems for v in secret_row.split(",") if len(v) > 3)
+    # a row count that disagrees with the manifest
+    m = json.loads((ddir / "_manifest.json").read_text(encoding="utf-8"))
+    m["files"][0]["rows"] += 1
+    (ddir / "_manifest.json").write_text(json.dumps(m), encoding="utf-8")
+    assert any("data rows, the manifest says" in p for p in check_delivery(ddir))
+    # not decodable in the declared encoding
+    csv_path.write_bytes(b"\xff\xfe\x00\x00" + text.encode("utf-8")[:50])
+    assert any("not valid gb18030" in p for p in check_delivery(ddir))

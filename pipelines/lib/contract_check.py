@@ -74,46 +74,9 @@ def _decode(path: Path, encoding: str, where: str, problems: list[str]) -> str |
 def _check_file(path: Path, f: ManifestFile, where: str, problems: list[str]) -> int | None:
     want = _expected(f)
     if f.format == "csv":
-        text = _decode(path, f.encoding or "utf-8", where, problems)
-        if text is None:
-            return None
-        reader = csv.reader(io.StringIO(text, newline=""))
-        try:
-            header = next(reader)
-        except StopIteration:
-            problems.append(f"{where}: empty file (no header row)")
-            return None
-        p = _header_problem(where, header, want)
-        if p:
-            problems.append(p)
-        rows = 0
-        for rows, rec in enumerate(reader, start=1):
-            if len(rec) != len(header):
-                problems.append(f"{where} row {rows}: {len(rec)} fields, header has {len(header)}")
-                if sum(1 for x in problems if x.startswith(where)) > 20:
-                    break
-        return rows
+        return _check_csv(path, f, where, want, problems)
     if f.format == "jsonl":
-        text = _decode(path, f.encoding or "utf-8", where, problems)
-        if text is None:
-            return None
-        rows = 0
-        for i, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            rows += 1
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError:
-                problems.append(f"{where} row {i}: not valid JSON")
-                continue
-            if not isinstance(obj, dict):
-                problems.append(f"{where} row {i}: not a JSON object")
-                continue
-            p = _header_problem(f"{where} row {i}", list(obj), want)
-            if p and set(obj) != set(want):
-                problems.append(p)
-        return rows
+        return _check_jsonl(path, f, where, want, problems)
     if f.format == "geojson":
         text = _decode(path, f.encoding or "utf-8", where, problems)
         if text is None:
@@ -137,6 +100,71 @@ def _check_file(path: Path, f: ManifestFile, where: str, problems: list[str]) ->
         return _check_xlsx(path, f, where, want, problems)
     problems.append(f"{where}: unknown format {f.format}")
     return None
+
+
+def _open_text(path: Path, encoding: str):
+    return open(path, encoding=encoding, newline="", errors="strict")
+
+
+def _too_many(problems: list[str], where: str) -> bool:
+    return sum(1 for x in problems if x.startswith(where)) > 20
+
+
+def _check_csv(path: Path, f: ManifestFile, where: str, want: list[str], problems: list[str]) -> int | None:
+    """Streams the file: decodes in the declared encoding, counts RFC 4180 records."""
+    rows = 0
+    try:
+        with _open_text(path, f.encoding or "utf-8") as fh:
+            reader = csv.reader(fh)
+            try:
+                header = next(reader)
+            except StopIteration:
+                problems.append(f"{where}: empty file (no header row)")
+                return None
+            if f.encoding == "utf-8" and header and header[0].startswith("\ufeff"):
+                header[0] = header[0][1:]
+            p = _header_problem(where, header, want)
+            if p:
+                problems.append(p)
+            for rows, rec in enumerate(reader, start=1):
+                if len(rec) != len(header):
+                    problems.append(f"{where} row {rows}: {len(rec)} fields, header has {len(header)}")
+                    if _too_many(problems, where):
+                        break
+    except UnicodeDecodeError:
+        problems.append(f"{where}: not valid {f.encoding} (after data row {rows})")
+        return None
+    except csv.Error as exc:
+        problems.append(f"{where} row {rows + 1}: malformed CSV ({exc.__class__.__name__})")
+        return None
+    return rows
+
+
+def _check_jsonl(path: Path, f: ManifestFile, where: str, want: list[str], problems: list[str]) -> int | None:
+    rows = 0
+    i = 0
+    try:
+        with _open_text(path, f.encoding or "utf-8") as fh:
+            for i, line in enumerate(fh, start=1):
+                if not line.strip():
+                    continue
+                rows += 1
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError:
+                    problems.append(f"{where} row {i}: not valid JSON")
+                    continue
+                if not isinstance(obj, dict):
+                    problems.append(f"{where} row {i}: not a JSON object")
+                elif set(obj) != set(want):
+                    problems.append(_header_problem(f"{where} row {i}", list(obj), want)
+                                    or f"{where} row {i}: keys differ from the contract")
+                if _too_many(problems, where):
+                    break
+    except UnicodeDecodeError:
+        problems.append(f"{where}: not valid {f.encoding} (after line {i})")
+        return None
+    return rows
 
 
 def _check_xlsx(path: Path, f: ManifestFile, where: str, want: list[str], problems: list[str]) -> int | None:
