@@ -37,6 +37,9 @@ stripped as (
     select
         address_raw,
         len(hit) > 0 as has_division_prefix,
+        -- the county-level division the prefix names (the last one in the text)
+        case when len(hit) > 0 then substr(list_max(list_transform(hit,
+            d -> lpad(cast(strpos(a, d) + length(d) as varchar), 4, '0') || d)), 5) end as prefix_district,
         case when len(hit) > 0
              then substr(a, list_max(list_transform(hit, d -> strpos(a, d) + length(d))))
              else a end as s1
@@ -110,6 +113,7 @@ select
     st.address_raw,
     s.address_stripped,
     st.has_division_prefix,
+    st.prefix_district,
     s.is_parsed,
     s.core,
     s.road,

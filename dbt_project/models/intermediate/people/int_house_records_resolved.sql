@@ -32,6 +32,7 @@ with h as (
         a.core,
         a.address_key,
         a.address_std,
+        a.prefix_district,
         a.compound as compound_std,
         {{ onegrid.address_number('h.building') }} as b_num,
         {{ onegrid.address_number('h.unit') }} as u_num,
@@ -39,19 +40,44 @@ with h as (
     from {{ ref('int_house_records_latest') }} h
     left join {{ ref('int_addresses_standardised') }} a on a.address_raw = h.address
 ),
+districts as (
+    select district_name, min(district_code) as district_code
+    from {{ ref('int_grids_validated') }} group by district_name
+),
+points as (
+    -- distinct positions (one per building): far fewer than records
+    select distinct lon, lat, cast(lon as varchar) || ',' || cast(lat as varchar) as point_id
+    from h where lon is not null and lat is not null
+),
+by_point as (
+    {{ onegrid.place_points_on_grids('points', 'point_id', 'lon', 'lat') }}
+),
+located as (
+    -- the county-level division of the record: from its point, else the one its address
+    -- prefix names, else the housing bureau's 区县 column. Compound names with the same road and
+    -- number exist in different counties; the county keeps them apart.
+    select
+        h.*,
+        p.grid_code as point_grid,
+        coalesce(left(p.grid_code, 6), d1.district_code, d2.district_code, '') as district_code
+    from h
+    left join by_point p on p.point_key = cast(h.lon as varchar) || ',' || cast(h.lat as varchar)
+    left join districts d1 on d1.district_name = h.prefix_district
+    left join districts d2 on d2.district_name = h.district_name
+),
 keyed as (
     select
         *,
         coalesce(
-            address_key,
+            district_code || '|' || address_key,
             case when compound_given is not null and b_num is not null and r_num is not null
                  then 'S|' || coalesce(community_name, '') || '|' || compound_given || '|' || b_num
                       || '|' || coalesce(u_num, '1') || '|' || r_num end,
             'R|' || _record_key) as dwelling_key,
-        coalesce(core, 'S|' || coalesce(community_name, '') || '|' || compound_given) as core_key,
-        coalesce(core, 'S|' || coalesce(community_name, '') || '|' || compound_given)
+        district_code || '|' || coalesce(core, 'S|' || coalesce(community_name, '') || '|' || compound_given) as core_key,
+        district_code || '|' || coalesce(core, 'S|' || coalesce(community_name, '') || '|' || compound_given)
             || '|' || coalesce(b_num, split_part(address_key, '|', 2), '') as building_key
-    from h
+    from located
 ),
 clustered as (
     select
@@ -60,18 +86,8 @@ clustered as (
         count(*) over (partition by dwelling_key) as records_in_dwelling
     from keyed
 ),
-points as (
-    -- distinct positions (one per building): far fewer than records
-    select distinct lon, lat, cast(lon as varchar) || ',' || cast(lat as varchar) as point_id
-    from keyed where lon is not null and lat is not null
-),
-by_point as (
-    {{ onegrid.place_points_on_grids('points', 'point_id', 'lon', 'lat') }}
-),
 placed as (
-    select c.*, p.grid_code as point_grid
-    from clustered c
-    left join by_point p on p.point_key = cast(c.lon as varchar) || ',' || cast(c.lat as varchar)
+    select * from clustered
 ),
 house_point as (
     -- the dwelling's grid from any of its records' points (most frequent, then smallest)
@@ -109,8 +125,9 @@ select
               when p.dwelling_key like 'S|%' then 0.9
               else 1.0 end as double) as match_score,
     p.records_in_dwelling,
-    coalesce(p.point_grid, hp.grid_code, bg.grid_code, cg.grid_code) as grid_code,
-    case when p.point_grid is not null or hp.grid_code is not null then 'point_in_grid'
+    -- one grid per dwelling: the most frequent grid of its records' points
+    coalesce(hp.grid_code, bg.grid_code, cg.grid_code) as grid_code,
+    case when hp.grid_code is not null then 'point_in_grid'
          when bg.grid_code is not null or cg.grid_code is not null then 'address'
          else 'unresolved' end as grid_rule,
     -- attributes, for int_houses_resolved
@@ -122,7 +139,8 @@ select
     coalesce(split_part(p.address_key, '|', 4), p.r_num) as room,
     try_cast({{ onegrid.address_number('p.floor_given') }} as integer) as floor,
     p.use, p.status, p.floor_area_m2, nullif(p.property_company, '') as property_company,
-    p.owner_id_hash, p.lon, p.lat
+    p.owner_id_hash, p.lon, p.lat,
+    p.district_code
 from placed p
 left join house_point hp on hp.house_key = p.house_key
 left join building_grid bg on bg.building_key = p.building_key

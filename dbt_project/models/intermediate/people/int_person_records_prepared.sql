@@ -8,11 +8,24 @@
 with raw as (
     select * from {{ ref('int_person_records_base') }}
 ),
+districts as (
+    select district_name, min(district_code) as district_code
+    from {{ ref('int_grids_validated') }} group by district_name
+),
 dwellings as (
+    -- a dwelling by county + standardised address key
+    select district_code, address_key, min(house_key) as house_key
+    from {{ ref('int_house_records_resolved') }}
+    where address_key is not null
+    group by district_code, address_key
+),
+dwellings_any_county as (
+    -- for addresses without a county prefix: only keys that name one dwelling in the city
     select address_key, min(house_key) as house_key
     from {{ ref('int_house_records_resolved') }}
     where address_key is not null
     group by address_key
+    having count(distinct house_key) = 1
 )
 select
     r.source,
@@ -37,7 +50,7 @@ select
     coalesce(r.birth_date, try_strptime(substr(r.id_number, 7, 8), '%Y%m%d')::date) as birth_eff,
     a.address_std as live_std,
     a.address_key as live_key,
-    d.house_key,
+    case when a.prefix_district is not null then d.house_key else da.house_key end as house_key,
     ra.address_std as reg_std,
     -- 64-bit hashes of the standardised addresses / household: cheap join and compare keys
     hash(a.address_std) as live_h,
@@ -45,5 +58,7 @@ select
     hash(r.household_key) as household_h
 from raw r
 left join {{ ref('int_addresses_standardised') }} a on a.address_raw = r.live_address
-left join dwellings d on d.address_key = a.address_key
+left join districts dn on dn.district_name = a.prefix_district
+left join dwellings d on d.address_key = a.address_key and d.district_code = dn.district_code
+left join dwellings_any_county da on da.address_key = a.address_key
 left join {{ ref('int_addresses_standardised') }} ra on ra.address_raw = r.registered_address

@@ -148,5 +148,5 @@ select
     p.residency_status
 from p
 left join loose_resolved lr on lr._record_key = p._record_key
-left join (select distinct house_key, grid_code from {{ ref('int_house_records_resolved') }}) h
+left join (select house_key, min(grid_code) as grid_code from {{ ref('int_house_records_resolved') }} group by house_key) h
   on h.house_key = p.house_key
