@@ -360,6 +360,7 @@ def publish_snapshot(
         if stale:
             say(f"removed {len(stale)} stale staging folder(s) of an interrupted publish")
         con = duckdb.connect(str(warehouse), read_only=True)
+        con.execute("SET enable_progress_bar = false")
         try:
             tables = _list_tables(con)
             if not tables:

@@ -199,19 +199,25 @@ def _expectation_outcome(suite: Suite, e: dict, success: bool, result: dict,
 
 
 # --- batches ----------------------------------------------------------------------------
-def _id_check_sql(col: str) -> str:
+def _id_check_sql(col: str, n: str | None = None) -> str:
+    """GB 11643 check character in SQL, digits by integer arithmetic on the first 17
+    characters as one BIGINT. ``n``: a column already holding
+    ``TRY_CAST(substr(col, 1, 17) AS BIGINT)`` (fastest); without it a lambda binds it once."""
     weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-    total = " + ".join(
-        f"TRY_CAST(substr({col}, {i + 1}, 1) AS INTEGER) * {w}" for i, w in enumerate(weights)
-    )
+    var = n or "n"
+    total = " + ".join(f"(({var} // {10 ** (16 - i)}) % 10) * {w}"
+                       for i, w in enumerate(weights))
+    expected = f"substr('10X98765432', (({total}) % 11)::INTEGER + 1, 1)"
+    if n is None:
+        expected = (f"list_transform([TRY_CAST(substr({col}, 1, 17) AS BIGINT)], "
+                    f"lambda n: {expected})[1]")
     return (f"(CASE WHEN {col} IS NULL THEN NULL ELSE "
-            f"coalesce(substr('10X98765432', (({total}) % 11)::INTEGER + 1, 1) = "
-            f"substr({col}, 18, 1), false) END)")
+            f"coalesce({expected} = substr({col}, 18, 1), false) END)")
 
 
 def render_query(query: str, params: dict) -> str:
-    query = re.sub(r"\$\{ID_CHECK_OK:([A-Za-z_][A-Za-z0-9_.]*)\}",
-                   lambda m: _id_check_sql(m.group(1)), query)
+    query = re.sub(r"\$\{ID_CHECK_OK:([A-Za-z_][A-Za-z0-9_.]*)(?::([A-Za-z_][A-Za-z0-9_]*))?\}",
+                   lambda m: _id_check_sql(m.group(1), m.group(2)), query)
 
     def sub(m):
         key = m.group(1)
@@ -230,7 +236,9 @@ def connect_warehouse(warehouse: Path | None = None, attempts: int = 20):
     path = str(warehouse or config.warehouse_path())
     for i in range(attempts):
         try:
-            return duckdb.connect(path, read_only=True)
+            con = duckdb.connect(path, read_only=True)
+            con.execute("SET enable_progress_bar = false")
+            return con
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower() or i == attempts - 1:
                 raise
@@ -498,6 +506,7 @@ def run_suite(suite: Suite, params: dict | None = None, con=None) -> dict:
                 outcome["delivery_id"], folder = found
                 bronze = pl.read_parquet(folder)  # noqa: F841 (queried by name below)
                 mem = duckdb.connect()
+                mem.execute("SET enable_progress_bar = false")
                 mem.register("bronze", bronze)
                 df = mem.execute(render_query(meta["query"], params)).df()
                 mem.close()

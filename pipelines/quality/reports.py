@@ -104,6 +104,7 @@ def load_quality_issues(extra: list[dict] | None = None) -> list[dict]:
             import duckdb
 
             con = duckdb.connect(str(wh), read_only=True)
+            con.execute("SET enable_progress_bar = false")
             try:
                 cols = [r[0] for r in con.execute(
                     "SELECT column_name FROM duckdb_columns() WHERE schema_name='marts' "
