@@ -73,7 +73,7 @@ select 1
         (select max(_delivery_id) from {{ relation }} where _delivery_kind = 'full'), '')
     {{ onegrid.union_all_by_name() }}
     select {{ onegrid.star_except('t', ['_n_deliveries', '_is_ended', '_invalid_fields']) }},
-           cast([] as varchar[]) as _invalid_fields,
+           {{ onegrid.empty_string_list() }} as _invalid_fields,
            t._n_deliveries as _n_weight
     from {{ this }} t
     where t.{{ record_id }} in (

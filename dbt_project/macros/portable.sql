@@ -96,3 +96,8 @@ regexp_replace(regexp_replace({{ col }}, '[0-9]{17}[0-9Xx]|[0-9]{15}', '[id]'), 
 {% macro building_number(col) -%}{{ return(adapter.dispatch('building_number', 'onegrid')(col)) }}{%- endmacro %}
 {% macro duckdb__building_number(col) -%}nullif(regexp_extract({{ col }}, '([0-9]+)(栋|幢|号楼)', 1), ''){%- endmacro %}
 {% macro default__building_number(col) -%}nullif(regexp_extract({{ col }}, '([0-9]+)(栋|幢|号楼)', 1), ''){%- endmacro %}
+
+{# an empty list of strings #}
+{% macro empty_string_list() -%}{{ return(adapter.dispatch('empty_string_list', 'onegrid')()) }}{%- endmacro %}
+{% macro duckdb__empty_string_list() -%}cast([] as varchar[]){%- endmacro %}
+{% macro default__empty_string_list() -%}cast(array() as array<string>){%- endmacro %}

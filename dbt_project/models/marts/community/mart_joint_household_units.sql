@@ -34,30 +34,26 @@ assigned as (
         cast(floor(pos * cast(ceil(n_in_unit / {{ size }}.0) as bigint) / n_in_unit) as bigint) as unit_seq
     from ordered
 ),
-leaders as (
-    select grid_code, compound, building, unit, unit_seq, household_key as leader_household_key
-    from (
-        select *, row_number() over (partition by grid_code, compound, building, unit, unit_seq
-                                     order by party_members desc, pos) as rk
-        from assigned where party_members > 0
-    ) x where rk = 1
+ranked as (
+    -- the 联户长 candidate of each unit: the household with most party members, then the first
+    select
+        assigned.*,
+        row_number() over (partition by grid_code, compound, building, unit, unit_seq
+                           order by party_members desc, pos) as leader_rank
+    from assigned
 )
 select
-    cast({{ dbt.concat(["a.grid_code", "'-'", "coalesce(a.compound, '')", "'-'", "coalesce(a.building, '')", "'-'", "coalesce(a.unit, '')", "'-'", dbt.safe_cast("a.unit_seq + 1", dbt.type_string())]) }} as varchar) as joint_unit_id,
-    cast(a.grid_code as varchar) as grid_code,
-    cast(min(a.community_code) as varchar) as community_code,
-    cast(a.compound as varchar) as compound,
-    cast(a.building as varchar) as building,
-    cast(a.unit as varchar) as unit,
-    cast(a.unit_seq + 1 as bigint) as unit_seq,
+    cast({{ dbt.concat(["grid_code", "'-'", "coalesce(compound, '')", "'-'", "coalesce(building, '')", "'-'", "coalesce(unit, '')", "'-'", dbt.safe_cast("unit_seq + 1", dbt.type_string())]) }} as varchar) as joint_unit_id,
+    cast(grid_code as varchar) as grid_code,
+    cast(min(community_code) as varchar) as community_code,
+    cast(compound as varchar) as compound,
+    cast(building as varchar) as building,
+    cast(unit as varchar) as unit,
+    cast(unit_seq + 1 as bigint) as unit_seq,
     cast(count(*) as bigint) as households,
-    cast(coalesce(sum(a.members), 0) as bigint) as residents,
-    cast(sum(case when a.party_members > 0 then 1 else 0 end) as bigint) as party_member_households,
-    cast(min(l.leader_household_key) as varchar) as leader_household_key,
-    cast(min(l.leader_household_key) is not null as boolean) as has_party_member_leader
-from assigned a
-left join leaders l
-  on l.grid_code = a.grid_code and l.compound is not distinct from a.compound
- and l.building is not distinct from a.building and l.unit is not distinct from a.unit
- and l.unit_seq = a.unit_seq
-group by a.grid_code, a.compound, a.building, a.unit, a.unit_seq
+    cast(coalesce(sum(members), 0) as bigint) as residents,
+    cast(sum(case when party_members > 0 then 1 else 0 end) as bigint) as party_member_households,
+    cast(max(case when leader_rank = 1 and party_members > 0 then household_key end) as varchar) as leader_household_key,
+    cast(max(case when leader_rank = 1 and party_members > 0 then 1 else 0 end) = 1 as boolean) as has_party_member_leader
+from ranked
+group by grid_code, compound, building, unit, unit_seq
