@@ -20,7 +20,9 @@ select
                                "sum(case when deadline_at is not null and clock_stopped_at is not null then 1 else 0 end)") }} as double) as on_time_rate,
     cast({{ onegrid.safe_ratio("sum(case when satisfaction in ('满意', '基本满意') then 1 else 0 end)",
                                "sum(case when satisfaction in ('满意', '基本满意', '不满意') then 1 else 0 end)") }} as double) as satisfaction_rate,
-    cast(avg(case when clock_stopped_at is not null and dispatched_at is not null
-                  then {{ onegrid.hours_between('dispatched_at', 'clock_stopped_at') }} end) as double) as avg_hours_to_stop
+    -- rounded: a parallel floating-point sum differs in its last bits from run to run, and a
+    -- published snapshot must be reproducible from the same deliveries
+    cast(round(avg(case when clock_stopped_at is not null and dispatched_at is not null
+                  then {{ onegrid.hours_between('dispatched_at', 'clock_stopped_at') }} end), 6) as double) as avg_hours_to_stop
 from dims
 group by dimension, coalesce(dimension_value, '(none)')
