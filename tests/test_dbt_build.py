@@ -211,14 +211,14 @@ def test_build_with_sources_never_delivered(tmp_path):
     for src in ("household", "housing", "party", "incident"):
         shutil.rmtree(tmp_path / "bronze" / src)
     shutil.rmtree(tmp_path / "issues")
-    run_dbt(tmp_path, ["build", "-s", "+dim_grid", "+fct_incident", "+quality_issues",
-                       "+int_person_records_latest", "+int_member_records_latest"],
-            )
+    run_dbt(tmp_path, ["build", "-s", "+dim_grid", "+quality_issues", "+int_incident_steps_summary",
+                       "+int_person_records_latest", "+int_house_records_latest"])
     c = connect(tmp_path)
     try:
         assert c.execute("select count(*) from intermediate.int_member_records_latest").fetchone()[0] == 0
+        assert c.execute("select count(*) from intermediate.int_person_records_latest").fetchone()[0] == 0
         assert c.execute("select count(*) from marts.dim_grid").fetchone()[0] == 3
-        assert c.execute("select count(*) from marts.fct_incident").fetchone()[0] == 0
+        assert c.execute("select count(*) from intermediate.int_event_records_latest").fetchone()[0] == 0
         assert c.execute("select count(*) from marts.quality_issues").fetchone()[0] == 0
     finally:
         c.close()
