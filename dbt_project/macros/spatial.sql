@@ -61,24 +61,35 @@
 {% macro default__geom_is_empty(geom) -%}ST_IsEmpty({{ geom }}){%- endmacro %}
 
 {#- Place points on grids: joins a relation of points (key, lon, lat) to int_grids_validated
-    and returns one row per key with the grid_code that contains it (the smallest grid code
-    when grids overlap). Uses a bounding-box prefilter so DuckDB can use a range join.
-    Usage (ER, incidents):
+    and returns one row per key (point_key, grid_code) with the grid that contains it (the
+    smallest grid code when grids overlap). Used by ER for dwellings and by incident placement:
       with placed as ({{ onegrid.place_points_on_grids(ref('x'), 'house_record_id', 'lon', 'lat') }})
+    DuckDB: a bare ST_Intersects join condition on the stored GEOMETRY becomes a SPATIAL_JOIN
+    (R-tree); adding a bounding-box prefilter disables it (637k dwellings: 2 s vs 28 s).
 -#}
 {% macro place_points_on_grids(points_relation, key_col, lon_col, lat_col, grids_relation=none) -%}
   {{ return(adapter.dispatch('place_points_on_grids', 'onegrid')(points_relation, key_col, lon_col, lat_col, grids_relation)) }}
 {%- endmacro %}
-{% macro default__place_points_on_grids(points_relation, key_col, lon_col, lat_col, grids_relation) -%}
+{% macro duckdb__place_points_on_grids(points_relation, key_col, lon_col, lat_col, grids_relation) -%}
 {%- set grids = grids_relation if grids_relation is not none else ref('int_grids_validated') -%}
-select {{ key_col }} as point_key, min(g.grid_code) as grid_code
+select p.{{ key_col }} as point_key, min(g.grid_code) as grid_code
+from {{ points_relation }} p
+join {{ grids }} g
+  on ST_Intersects(g.geom, ST_Point(p.{{ lon_col }}, p.{{ lat_col }}))
+where p.{{ lon_col }} is not null and p.{{ lat_col }} is not null
+group by p.{{ key_col }}
+{%- endmacro %}
+{% macro default__place_points_on_grids(points_relation, key_col, lon_col, lat_col, grids_relation) -%}
+{#- engines without a spatial join operator: bounding-box range join, then the exact test -#}
+{%- set grids = grids_relation if grids_relation is not none else ref('int_grids_validated') -%}
+select p.{{ key_col }} as point_key, min(g.grid_code) as grid_code
 from {{ points_relation }} p
 join {{ grids }} g
   on p.{{ lon_col }} between g.min_lon and g.max_lon
  and p.{{ lat_col }} between g.min_lat and g.max_lat
- and {{ onegrid.point_in_polygon('p.' ~ lon_col, 'p.' ~ lat_col, onegrid.geom_from_wkt('g.geometry_wkt')) }}
+ and {{ onegrid.point_in_polygon('p.' ~ lon_col, 'p.' ~ lat_col, 'g.geom') }}
 where p.{{ lon_col }} is not null and p.{{ lat_col }} is not null
-group by {{ key_col }}
+group by p.{{ key_col }}
 {%- endmacro %}
 
 {# the geometry with its interior rings (holes) filled #}
