@@ -320,15 +320,16 @@ class Generator:
         for hd in rng.choice(heads, min(len(heads), self._n(r["births"], nres)), replace=False):
             new_people.append(dict(household=P["household"][hd], rel=2, like=hd, born=cday,
                                    surname=P["surname"][hd]))
-        nf = self._n(r["new_floating"] / 2, nres)
-        for _ in range(min(nf, len(vacant) - vi)):
-            dw = int(vacant[vi]); vi += 1
-            hnew = self._new_household(dw)
-            Hs["status"][dw] = 1
-            house_changed.add(dw)
-            size = int(rng.integers(1, 4))
+        nf = min(self._n(r["new_floating"] / 2, nres), len(vacant) - vi)
+        dws = vacant[vi:vi + nf]
+        vi += nf
+        hnew = self._new_households(dws)
+        Hs["status"][dws] = 1
+        house_changed.update(dws.tolist())
+        sizes = rng.integers(1, 4, nf)
+        for h, dw, size in zip(hnew.tolist(), dws.tolist(), sizes.tolist()):
             for j in range(size):
-                new_people.append(dict(household=hnew, rel=0 if j == 0 else (1 if j == 1 else 2), like=None,
+                new_people.append(dict(household=h, rel=0 if j == 0 else (1 if j == 1 else 2), like=None,
                                        born=cday - int(rng.uniform(1 if j > 1 else 20, 15 if j > 1 else 50) * 365.25),
                                        surname=None, dwelling=dw))
         if new_people:
@@ -436,17 +437,20 @@ class Generator:
             member_changes.setdefault(int(mi), "变更")
         return np.array([old, new]), np.array(["撤销", "新增"], dtype=object)
 
-    def _new_household(self, dwelling: int) -> int:
+    def _new_households(self, dwellings: np.ndarray) -> np.ndarray:
+        """Append 流入 households living in ``dwellings`` (one batch per delta day)."""
         w = self.w
-        h = len(w.H["dwelling"])
-        dcode = w.grids["district_code"][int(w.houses["grid"][dwelling])]
-        w.H["dwelling"] = np.r_[w.H["dwelling"], dwelling]
-        w.H["kind"] = np.r_[w.H["kind"], HH_FLOAT]
-        w.H["reg"] = np.r_[w.H["reg"], -1]
-        w.H["no"] = w.H["no"].append(pl.Series([f"{dcode}{h + 1000001}"]))
-        w.extra["hh_size"] = np.r_[w.extra["hh_size"], 0]
-        w.extra["hh_first_person"] = np.r_[w.extra["hh_first_person"], len(w.P["born"])]
-        return h
+        k = len(dwellings)
+        h0 = len(w.H["dwelling"])
+        dcodes = w.grids["district_code"].to_numpy()[w.houses["grid"][dwellings]]
+        w.H["dwelling"] = np.r_[w.H["dwelling"], dwellings].astype(np.int32)
+        w.H["kind"] = np.r_[w.H["kind"], np.full(k, HH_FLOAT)].astype(np.int8)
+        w.H["reg"] = np.r_[w.H["reg"], np.full(k, -1)].astype(np.int32)
+        w.H["no"] = pl.concat([w.H["no"], pl.Series([f"{d}{h0 + i + 1000001}" for i, d in enumerate(dcodes)],
+                                                     dtype=pl.String)])
+        w.extra["hh_size"] = np.r_[w.extra["hh_size"], np.zeros(k, dtype=w.extra["hh_size"].dtype)]
+        w.extra["hh_first_person"] = np.r_[w.extra["hh_first_person"], np.full(k, len(w.P["born"]))]
+        return np.arange(h0, h0 + k)
 
     def _add_persons(self, people: list[dict], rng) -> np.ndarray:
         """Append new persons (births, arrivals) with their person records."""
