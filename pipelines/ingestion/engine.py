@@ -22,14 +22,13 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import duckdb
 import polars as pl
 
 from pipelines import config
 from pipelines.ingestion import readers
 from pipelines.ingestion.transform import Ctx, Prepared, transform
 from pipelines.lib.contract import SOURCE_SPECS
-from pipelines.lib.keys import keyed_hash_sql, pads
+from pipelines.lib.keys import keyed_hash_series
 from pipelines.lib.manifest import (
     MANIFEST_NAME,
     ContractError,
@@ -233,40 +232,20 @@ def _issue_frame(rows: pl.DataFrame, source: str, delivery_id: str, file: str | 
 
 def _add_keys(df: pl.DataFrame, keyspecs: list[tuple[str, pl.Expr, str]],
               unique: tuple[str, ...] = ()) -> pl.DataFrame:
-    """Keyed hashes computed in DuckDB (pads bound as parameters, never in SQL text).
-
-    Columns named in ``unique`` are hashed once per distinct value and joined back.
-    """
+    """Keyed hashes (``lib.keys``). Columns named in ``unique`` are hashed once per
+    distinct value and joined back."""
     if not keyspecs:
         return df
-    if df.height == 0:
-        return df.with_columns([pl.lit(None, dtype=pl.String).alias(n) for n, _, _ in keyspecs])
-    inner, outer = pads()
-    con = duckdb.connect(config={"threads": max(1, os.cpu_count() or 1)})
-    con.execute("SET enable_progress_bar = false")
-    try:
-        out = []
-        for name, expr, domain in keyspecs:
-            vals = df.select(expr.alias("v"))
-            if name in unique:
-                vals = vals.unique().drop_nulls()
-            # many small batches so DuckDB scans them in parallel
-            if vals.height > 65_536:
-                vals = pl.concat([vals.slice(i, 65_536) for i in range(0, vals.height, 65_536)],
-                                 rechunk=False)
-            tbl = vals.to_arrow()
-            con.register("vals", tbl)
-            res = con.execute(f"SELECT v, {keyed_hash_sql('v', domain)} AS k FROM vals",
-                              {"inner": inner, "outer": outer}).pl()
-            con.unregister("vals")
-            if name in unique:
-                out.append(df.select(expr.alias("v")).join(res, on="v", how="left",
-                                                           maintain_order="left")["k"]
-                           .alias(name))
-            else:  # same rows in the same order (DuckDB keeps insertion order)
-                out.append(res["k"].cast(pl.String).alias(name))
-    finally:
-        con.close()
+    out = []
+    for name, expr, domain in keyspecs:
+        vals = df.select(expr.cast(pl.String).alias("v"))
+        if name in unique:
+            distinct = vals.unique().drop_nulls()
+            hashed = distinct.with_columns(keyed_hash_series(distinct["v"], domain).alias("k"))
+            out.append(vals.join(hashed, on="v", how="left", maintain_order="left")["k"]
+                       .alias(name))
+        else:
+            out.append(keyed_hash_series(vals["v"], domain).alias(name))
     return df.with_columns(out)
 
 
