@@ -76,7 +76,7 @@ class Generator:
     # ------------------------------------------------------------------ world
     def build(self) -> None:
         w = self.w
-        self.bar.total = 8 + 4 * self.p.days
+        self.bar.total = 4 if self.structure_only else 11 + self.p.days
         self.step("admin and grids")
         world.build_admin(w)
         if self.structure_only:
