@@ -15,7 +15,7 @@ import polars as pl
 
 from pipelines.lib import gcj02, text
 from pipelines.lib.contract import FileSpec
-from pipelines.ingestion import ids
+from pipelines.lib import idnumber
 
 LON_RANGE = (73.0, 136.0)
 LAT_RANGE = (3.0, 54.0)
@@ -192,7 +192,7 @@ def transform(table: str, raw: pl.DataFrame, ctx: Ctx) -> Prepared:
     flag_cols = [cond.alias(f"_flag{i}") for i, (cond, *_rest) in enumerate(flag_rules)]
     kept = kept.with_columns(cond_cols + flag_cols).with_columns(typed)
     if idraw:
-        kept = ids.normalise_columns(kept, idraw, ID_COLUMNS[table][1], today=ctx.today)
+        kept = idnumber.normalise_columns(kept, idraw, ID_COLUMNS[table][1], today=ctx.today)
     kept = kept.drop([c for c in kept.columns if c.startswith("_p_")])
     inv_list = pl.concat_list([pl.when(pl.col(f"_inv{i}")).then(pl.lit(f)).otherwise(None)
                                for i, (f, _) in enumerate(invalid)]) if invalid else None
