@@ -162,12 +162,12 @@ def write_md(allres: dict) -> None:
                   f"{r.get('publish', {}).get('peak_rss_mb')} | |", ""]
         if "checks_vs_build" in r:
             met = "met" if r["checks_vs_build"] <= GOAL else "NOT met"
-            lines.append(f"checks / dbt build = **{r['checks_vs_build']}** ({met}); without the "
-                         f"one-off GX import {r['checks_without_gx_import_vs_build']}")
+            line = (f"checks / dbt build = **{r['checks_vs_build']}** ({met}); without the "
+                    f"one-off GX import {r['checks_without_gx_import_vs_build']}")
             if "checks_vs_ingest_plus_build" in r:
-                lines.append(f"; checks / (ingest + dbt build) = "
-                             f"{r['checks_vs_ingest_plus_build']}")
-            lines.append("")
+                line += (f"; checks / (ingest {r['ingest_s']} s from bench/results/ingest.json "
+                         f"+ dbt build) = {r['checks_vs_ingest_plus_build']}")
+            lines += [line, ""]
         suites = c.get("suites") or {}
         if suites:
             lines += ["| suite | rows | seconds | result |", "| --- | ---: | ---: | --- |"]
@@ -178,4 +178,7 @@ def write_md(allres: dict) -> None:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--rewrite-md"]:
+        write_md(json.loads((RESULTS / "checks.json").read_text()))
+        raise SystemExit(0)
     raise SystemExit(main())
