@@ -20,7 +20,6 @@ from pipelines.publish import (
     PublishError,
     current_snapshot_id,
     publish_snapshot,
-    read_current,
     snapshot_mode_ok,
     verify_snapshot,
 )
@@ -169,11 +168,9 @@ def test_concurrent_reader_never_sees_partial_snapshot(warehouse, tmp_path, monk
         while not (tmp_path / "ready").exists():  # the reader is polling before we publish
             assert reader.poll() is None and time.time() < deadline, "reader did not start"
             time.sleep(0.05)
-        published = 0
         for variant in range(1, 7):
             build_sample_warehouse(config.warehouse_path(), variant=variant)
             publish_snapshot()
-            published += 1
             time.sleep(0.05)
     finally:
         time.sleep(0.3)

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from pipelines import config
 from pipelines.publish import current_snapshot_id, publish_snapshot
 from pipelines.quality.engine import get_suite, load_suites, run_checks, run_suite

@@ -82,7 +82,7 @@ def _run_chromium(binary: str, tmp: Path, *args: str) -> subprocess.CompletedPro
            "--no-first-run", "--disable-dev-shm-usage", f"--user-data-dir={profile}",
            "--host-resolver-rules=MAP * ~NOTFOUND",  # any remote asset would fail to load
            *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
 
 
 def _png_pixels(path: Path) -> tuple[int, int, list[bytes]]:
@@ -130,7 +130,7 @@ def test_report_renders_with_styles_in_headless_chromium(reports, tmp_path):
     r = _run_chromium(binary, tmp_path, f"--screenshot={shot}", "--window-size=1200,900",
                       "--hide-scrollbars", index.as_uri())
     assert shot.exists() and shot.stat().st_size > 5000, r.stderr[-1500:]
-    width, bpp, rows = _png_pixels(shot)
+    _, bpp, rows = _png_pixels(shot)
     px = rows[10][20 * bpp:20 * bpp + 3]
     assert tuple(px) == HEADER_RGB, f"header pixel {tuple(px)}: styles not applied"
     body_px = tuple(rows[880][1180 * bpp:1180 * bpp + 3])
@@ -139,7 +139,7 @@ def test_report_renders_with_styles_in_headless_chromium(reports, tmp_path):
     # an unstyled render of the same page differs (the header pixel is white there)
     bare = tmp_path / "bare.html"
     bare.write_text(re.sub(r"<style>.*?</style>", "", index.read_text(encoding="utf-8"),
-                           flags=re.S), encoding="utf-8")
+                           flags=re.DOTALL), encoding="utf-8")
     shot2 = tmp_path / "bare.png"
     _run_chromium(binary, tmp_path, f"--screenshot={shot2}", "--window-size=1200,900",
                   bare.as_uri())

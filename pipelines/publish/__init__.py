@@ -316,7 +316,7 @@ def _complete_snapshot_with(marts: Path, content_hash: str) -> Path | None:
             if manifest.get("content_hash") == content_hash:
                 verify_snapshot(p)
                 return p
-        except Exception:
+        except Exception:  # noqa: BLE001, S112 - an unreadable folder is not a candidate
             continue
     return None
 
@@ -401,7 +401,7 @@ def publish_snapshot(
                     say(f"snapshot {done.name} (same content) is now current")
                     return done
 
-            now = _dt.datetime.now(_dt.timezone.utc)
+            now = _dt.datetime.now(_dt.UTC)
             base = f"{now:%Y%m%dT%H%M%SZ}-{content_hash[:8]}"
             snapshot_id, n = base, 1
             while (marts / snapshot_id).exists():

@@ -117,7 +117,7 @@ def load_quality_issues(extra: list[dict] | None = None) -> list[dict]:
                     loaded = True
             finally:
                 con.close()
-        except Exception:
+        except Exception:  # noqa: BLE001 - fall back to the ingestion's issue files
             loaded = False
     if not loaded:
         files = list(config.issues_dir().glob("*/*.parquet")) if config.issues_dir().exists() else []
@@ -198,7 +198,7 @@ def _write_issue_pages(idir: Path, run_id: str, rows: list[dict]) -> dict[tuple,
 
 def _write_all(out: Path, run_id: str, quality: dict, extra: list[dict]) -> Path:
     checks = quality.get("checks", [])
-    now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
     # issue pages (one per rule) + CSV. The rows already in quality_issues (ingestion and
     # dbt findings) are rendered once per run and input state; each check only adds its rules.

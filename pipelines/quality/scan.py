@@ -185,7 +185,7 @@ def scan_paths(paths, exclude: tuple[str, ...] = ("restricted",)) -> list[Findin
     for f in _iter_files(paths, exclude):
         try:
             findings.extend(scan_file(f))
-        except Exception as exc:  # unreadable file: report it as a finding of its own kind
+        except Exception as exc:  # noqa: BLE001 - an unreadable file is reported as a finding
             findings.append(Finding(str(f), f"unreadable: {type(exc).__name__}", "error", 1))
     return findings
 
