@@ -9,7 +9,6 @@ the delivery conforms). Messages name the delivery, file and row, never a data v
 from __future__ import annotations
 
 import csv
-import io
 import json
 from pathlib import Path
 

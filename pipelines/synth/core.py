@@ -13,14 +13,25 @@ import polars as pl
 from tqdm import tqdm
 
 from pipelines import config
-from pipelines.lib.contract import SOURCE_SPECS
-from pipelines.synth import divisions
+from pipelines.synth import divisions, render, truth, world
 from pipelines.synth import incidents as inc_mod
-from pipelines.synth import render, truth, world
 from pipelines.synth.profiles import PROFILES, Profile
-from pipelines.synth.world import (HH_AWAY, HH_FLOAT, HH_LOCAL, HH_SEP, ST_AWAY, ST_FLOAT, ST_SAME,
-                                   ST_SEP, World, _rng, to_days)
-from pipelines.synth.writers import XLSX_MAX_ROWS, write_csv, write_geojson, write_manifest, write_xlsx
+from pipelines.synth.world import (
+    HH_FLOAT,
+    ST_AWAY,
+    ST_SAME,
+    ST_SEP,
+    World,
+    _rng,
+    to_days,
+)
+from pipelines.synth.writers import (
+    XLSX_MAX_ROWS,
+    write_csv,
+    write_geojson,
+    write_manifest,
+    write_xlsx,
+)
 
 
 def delivery_ids(profile: Profile) -> list[str]:
@@ -187,7 +198,6 @@ class Generator:
 
     def _persons(self, did, ex, kind, idx, change=None, change_day=None) -> None:
         d = self._ddir("household", did)
-        frames, defects = [], []
         step = 200_000
         path = d / "persons.csv"
         rows = 0

@@ -136,7 +136,6 @@ def build_incidents(w: World) -> dict:
         t = rep + dt.timedelta(minutes=float(rng.uniform(1, 30)))
         steps.append(("受理", t, CENTER))
         invalid = rng.random() < 0.04
-        returned = 0
         if invalid:
             steps.append(("结案", t + dt.timedelta(hours=float(rng.uniform(1, 8))), CENTER))
         else:
@@ -147,7 +146,6 @@ def build_incidents(w: World) -> dict:
             if rng.random() < 0.1:
                 t += dt.timedelta(hours=float(rng.uniform(1, 12)))
                 steps.append(("退回", t, dept))
-                returned = 1
                 other = [d for d in depts if d != dept] or depts
                 dept = other[int(rng.integers(0, len(other)))]
                 t += dt.timedelta(hours=float(rng.uniform(0.5, 6)))

@@ -9,7 +9,6 @@ DataFrame [source_record_id, kind]).
 
 from __future__ import annotations
 
-import datetime as dt
 from functools import lru_cache
 
 import numpy as np
@@ -17,8 +16,14 @@ import polars as pl
 
 from pipelines.lib.contract import HOUSE_STATUSES, HOUSE_USES
 from pipelines.synth import pools
-from pipelines.synth.world import (CHECK, EPOCH, RELATIONS, STATUS_NAMES, World, check_idx,
-                                   days_to_ymd)
+from pipelines.synth.world import (
+    CHECK,
+    RELATIONS,
+    STATUS_NAMES,
+    World,
+    check_idx,
+    days_to_ymd,
+)
 
 FULLWIDTH = {str(i): chr(0xFF10 + i) for i in range(10)}
 DATE_FORMATS = ("%Y%m%d", "%Y-%m-%d", "%Y/%-m/%-d", "%Y年%-m月%-d日")
@@ -337,7 +342,6 @@ def persons_rows(w: World, rec: dict, idx: np.ndarray, change: np.ndarray | None
     idn, imask = id_numbers(w, pid, ch)
     live, reg = P["live"][pid], P["reg"][pid]
     both = np.r_[live, reg]
-    both_ok = both >= 0
     chb = concat_choices(ch["addr"], ch["addr"])
     addr_s, var = dwelling_addresses(w, np.maximum(both, 0), chb) if len(both) else (pl.Series([], dtype=pl.String), np.zeros(0, bool))
     n = len(pid)

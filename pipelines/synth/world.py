@@ -255,7 +255,6 @@ def build_housing(w: World) -> None:
     need = np.ceil(hh_g * rng.uniform(1.08, 1.22, ng)).astype(np.int64) + 2
     # buildings: draw generous candidates per grid, keep until capacity covers the need
     style_p = [0.35, 0.45, 0.2]
-    b_grid = []
     cap_total = np.zeros(ng, dtype=np.int64)
     bl = {k: [] for k in ("grid", "units", "floors", "rpf", "shops")}
     remaining = need.copy()
@@ -538,7 +537,7 @@ def _owners(w: World, rng: np.random.Generator) -> None:
 
 # --------------------------------------------------------------------------- party
 def build_party(w: World, members: bool = True) -> None:
-    p, rng, r = w.profile, _rng(w.seed, "party"), w.rates
+    p, rng = w.profile, _rng(w.seed, "party")
     g, c, s = w.grids, w.communities, w.streets
     rows = []
     seq = [0]
