@@ -14,11 +14,12 @@ where {{ column_name }} < {{ min_value }} or {{ column_name }} > {{ max_value }}
 {% endtest %}
 
 {% test is_grid_code(model, column_name) %}
-{# a unified grid code of the current base map (never a legacy code) #}
+{# a 15-digit unified grid code (never a legacy code); checked on the value alone so that the
+   test needs no other relation (partial builds select it without the grid models) #}
 select {{ column_name }}
 from {{ model }}
 where {{ column_name }} is not null
-  and {{ column_name }} not in (select grid_code from {{ ref('int_grids_validated') }})
+  and not {{ onegrid.is_digits(column_name, 15) }}
 {% endtest %}
 
 {% test no_identifiers(model, column_name) %}
