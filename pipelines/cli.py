@@ -23,7 +23,12 @@ def _cmd_synth(args) -> int:
     from pipelines.synth import generate
 
     out = Path(args.out).resolve() if args.out else config.landing_dir()
-    truth = generate(args.profile, out, scale=args.scale, seed=args.seed, progress=not args.quiet)
+    try:
+        truth = generate(args.profile, out, scale=args.scale, seed=args.seed,
+                         progress=not args.quiet)
+    except (FileExistsError, ValueError) as exc:
+        print(f"onegrid synth: {exc}", file=sys.stderr)
+        return 2
     print(f"deliveries written under {out}")
     print(f"ground truth written under {truth}")
     return 0
