@@ -35,7 +35,7 @@ def test_suites_are_gx_suites_with_severity():
                      "bronze_party_members", "bronze_party_orgs", "bronze_incident_events",
                      "bronze_grid_grids", "bronze_grid_legacy_grid_map", "row_accounting",
                      "freshness", "change_grid_residents", "change_table_rows",
-                     "change_delivery_rows"):
+                     "change_delivery_rows", "open_tier_identifiers"):
         assert required in names
     for s in suites:
         gsuite = gx.ExpectationSuite(**{k: v for k, v in s.doc.items() if k != "notes"})
@@ -163,3 +163,26 @@ def test_change_against_previous_delivery_warns(onegrid_env):
     out = run_suite(get_suite("change_delivery_rows"))
     assert out["severity"] == "warning" and not out["blocking"]
     assert out["expectations"][0]["unexpected_count"] == 1
+
+
+def test_open_tier_identifiers_blocks_a_leak(onegrid_env):
+    import duckdb
+
+    from pipelines.quality.testing import synthetic_id
+
+    build_sample_warehouse(config.warehouse_path())
+    assert run_suite(get_suite("open_tier_identifiers"))["passed"]
+    con = duckdb.connect(str(config.warehouse_path()))
+    con.execute("UPDATE marts.dim_house SET address_std = address_std || ' 证' || ? "
+                "WHERE house_key = (SELECT min(house_key) FROM marts.dim_house)",
+                [synthetic_id(3)])
+    con.execute("UPDATE marts.dim_grid SET grid_name = grid_name || ' 电话13912345678' "
+                "WHERE grid_code = (SELECT min(grid_code) FROM marts.dim_grid)")
+    con.close()
+    out = run_suite(get_suite("open_tier_identifiers"))
+    assert out["blocking"] and out["severity"] == "error"
+    failed = {e["rule"]: e["unexpected_count"] for e in out["expectations"] if not e["success"]}
+    assert failed == {"open_tier_identifiers.no_identity_numbers": 1,
+                      "open_tier_identifiers.no_mobile_numbers": 1}
+    leaks = _leaks(json.dumps(out, ensure_ascii=False)) + json.dumps(out).count("13912345678")
+    assert leaks == 0

@@ -406,6 +406,47 @@ def frame_change_delivery_rows():
     return pd.DataFrame(rows, columns=cols), note
 
 
+ID18_IN_TEXT = r"(?:^|[^0-9A-Za-z])([0-9]{17}[0-9Xx])(?:[^0-9A-Za-z]|$)"
+MOBILE_IN_TEXT = r"(^|[^0-9A-Za-z])1[3-9][0-9]{9}([^0-9A-Za-z]|$)"
+
+
+def frame_open_tier_identifiers(con):
+    """One row per text column of every open mart: values holding an identity number (18
+    characters, right GB 11643 check character) or a mobile number standing alone."""
+    import pandas as pd
+
+    cols = con.execute(
+        """
+        SELECT table_name, column_name FROM duckdb_columns()
+         WHERE database_name = current_database() AND schema_name = 'marts'
+           AND data_type = 'VARCHAR' ORDER BY table_name, column_index
+        """
+    ).fetchall()
+    by_table: dict[str, list[str]] = {}
+    for t, c in cols:
+        by_table.setdefault(t, []).append(c)
+    rows = []
+    check = _id_check_sql("x")
+    for table, columns in by_table.items():
+        parts = []
+        for c in columns:
+            q = '"' + c.replace('"', '""') + '"'
+            # cheap prefilter first: few values hold a run of 17 digits at all
+            parts.append(
+                f"count(*) FILTER (WHERE regexp_matches({q}, '[0-9]{{17}}') AND "
+                f"len(list_filter(regexp_extract_all({q}, '{ID18_IN_TEXT}', 1), "
+                f"lambda x: {check})) > 0)")
+            parts.append(f"count(*) FILTER (WHERE regexp_matches({q}, '{MOBILE_IN_TEXT}'))")
+        counts = con.execute(f'SELECT {", ".join(parts)} FROM marts."{table}"').fetchone()
+        for i, c in enumerate(columns):
+            ids, phones = counts[2 * i], counts[2 * i + 1]
+            rows.append({"table_name": table, "column_name": c, "id_number_values": ids,
+                         "mobile_values": phones, "no_id_numbers": ids == 0,
+                         "no_mobiles": phones == 0})
+    return pd.DataFrame(rows, columns=["table_name", "column_name", "id_number_values",
+                                       "mobile_values", "no_id_numbers", "no_mobiles"]), None
+
+
 def _previous_table(name: str):
     from pipelines.publish import read_current
 
@@ -484,7 +525,8 @@ def run_suite(suite: Suite, params: dict | None = None, con=None) -> dict:
         params = params if params is not None else default_params()
         kind = meta.get("batch", "warehouse")
         df, note = None, None
-        if kind == "warehouse" or meta.get("name") in ("change_grid_residents", "change_table_rows"):
+        if kind == "warehouse" or meta.get("name") in ("change_grid_residents", "change_table_rows",
+                                                        "open_tier_identifiers"):
             if con is None:
                 if not config.warehouse_path().exists():
                     raise FileNotFoundError("warehouse not built")
@@ -493,6 +535,8 @@ def run_suite(suite: Suite, params: dict | None = None, con=None) -> dict:
                 df = con.execute(render_query(meta["query"], params)).df()
             elif meta["name"] == "change_grid_residents":
                 df, note = frame_change_grid_residents(con)
+            elif meta["name"] == "open_tier_identifiers":
+                df, note = frame_open_tier_identifiers(con)
             else:
                 df, note = frame_change_table_rows(con)
         elif kind == "bronze":
