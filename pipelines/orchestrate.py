@@ -16,9 +16,14 @@ from pathlib import Path
 
 from pipelines import config
 
+# The instance config `onegrid run` and `onegrid ui` share. DuckDB allows one writer process:
+# the dbt asset runs in the pool `duckdb_warehouse`, limited to one op at a time across runs.
 DAGSTER_YAML = """\
 telemetry:
   enabled: false
+concurrency:
+  pools:
+    default_limit: 1
 """
 
 

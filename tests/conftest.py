@@ -23,5 +23,7 @@ def onegrid_env(tmp_path, monkeypatch):
     monkeypatch.setenv("ONEGRID_KEY_SECRET", "test-secret-not-for-production")
     monkeypatch.setenv("DAGSTER_HOME", str(data / "dagster_home"))
     (data / "dagster_home").mkdir()
-    (data / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    from pipelines.orchestrate import DAGSTER_YAML
+
+    (data / "dagster_home" / "dagster.yaml").write_text(DAGSTER_YAML)
     return {"data": data, "landing": landing}

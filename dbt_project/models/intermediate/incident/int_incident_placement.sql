@@ -3,7 +3,9 @@
 --   legacy_grid    the legacy code (原网格编码) resolves by (体系, 编码) through 多网合一;
 --   address        the address names a compound (小区; names repeat, so the candidate that also
 --                  matches the road and number, county, street, community wins): the grid of
---                  the named building there, else the grid most of its dwellings lie in;
+--                  the named building there, else the grid most of its dwellings lie in; else
+--                  the dwellings the address names (int_incident_address_grids) lie in one grid,
+--                  or at least var('address_min_share', 0.6) of them do;
 --   unresolved     none of these.
 with ev as (
     select record_id, lon_wgs84, lat_wgs84, legacy_system, legacy_code, address,
@@ -103,14 +105,21 @@ by_address_exact as (
 by_compound as (
     select record_id, grid_code from best
     where record_id not in (select record_id from by_address_exact)
+),
+by_address_share as (
+    select record_id, grid_code, share
+    from {{ ref('int_incident_address_grids') }}
+    where grid_code is not null
+      and (is_unambiguous or share >= {{ var('address_min_share', 0.6) }})
 )
 select
     ev.record_id,
-    coalesce(p.grid_code, l.grid_code, ae.grid_code, bc.grid_code) as grid_code,
+    coalesce(p.grid_code, l.grid_code, ae.grid_code, bc.grid_code, bs.grid_code) as grid_code,
     case
         when p.grid_code is not null then 'point_in_grid'
         when l.grid_code is not null then 'legacy_grid'
-        when ae.grid_code is not null or bc.grid_code is not null then 'address'
+        when ae.grid_code is not null or bc.grid_code is not null or bs.grid_code is not null
+            then 'address'
         else 'unresolved'
     end as grid_match_rule,
     case
@@ -118,6 +127,7 @@ select
         when l.grid_code is not null then 0.95
         when ae.grid_code is not null then 0.9
         when bc.grid_code is not null then 0.7
+        when bs.grid_code is not null then 0.6 * bs.share
         else 0.0
     end as grid_match_score
 from ev
@@ -125,3 +135,4 @@ left join by_point p on p.point_key = ev.record_id
 left join by_legacy l on l.record_id = ev.record_id
 left join by_address_exact ae on ae.record_id = ev.record_id
 left join by_compound bc on bc.record_id = ev.record_id
+left join by_address_share bs on bs.record_id = ev.record_id
