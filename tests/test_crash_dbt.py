@@ -32,6 +32,11 @@ def _dbt(tmp: Path) -> list[str]:
             "--target-path", str(tmp / "dbt_target"), "--log-path", str(tmp / "dbt_logs")]
 
 
+def _build(tmp: Path) -> None:
+    r = subprocess.run(_dbt(tmp), env=_env(), capture_output=True, text=True, check=False)
+    assert r.returncode == 0, "dbt build failed:\n" + r.stdout[-3000:]
+
+
 def _env() -> dict:
     return dict(os.environ, DBT_SEND_ANONYMOUS_USAGE_STATS="false",
                 ONEGRID_DBT_PROJECT_DIR=str(config.DBT_PROJECT_DIR))
@@ -44,7 +49,7 @@ def test_sigkill_during_dbt_build_keeps_snapshot_and_converges(onegrid_env, tmp_
 
     generate("tiny", onegrid_env["landing"], seed=0)
     ingest_pending()
-    subprocess.run(_dbt(tmp_path), env=_env(), check=True, capture_output=True)
+    _build(tmp_path)
     quality = run_checks(run_id="crash-dbt-1", write_reports=False)
     first = publish_snapshot(quality=quality)
     before = _digest(first)
@@ -71,7 +76,7 @@ def test_sigkill_during_dbt_build_keeps_snapshot_and_converges(onegrid_env, tmp_
     assert _digest(first) == before
 
     # rerun: the build recovers and the publish converges to the same content
-    subprocess.run(_dbt(tmp_path), env=_env(), check=True, capture_output=True)
+    _build(tmp_path)
     quality = run_checks(run_id="crash-dbt-2", write_reports=False)
     again = publish_snapshot(quality=quality)
     assert again == first, "same inputs: the rerun converges to the current snapshot"
