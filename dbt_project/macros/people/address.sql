@@ -70,7 +70,20 @@ nullif(regexp_extract({{ expr }}, '{{ pat }}', {{ idx }}), '')
 {#- building / unit / room column of the housing registry → bare number text (3栋, 3号楼, 3幢,
     三栋 → 3; 2单元 → 2; blank → null) -#}
 {% macro address_number(expr) -%}
-nullif(regexp_extract({{ onegrid.cn_numerals_to_arabic("coalesce(" ~ expr ~ ", '')") }}, '([0-9]+)', 1), '')
+{%- set e = "coalesce(" ~ expr ~ ", '')" -%}
+nullif(regexp_extract(case when {{ onegrid.has_cn_address_number(e) }}
+    then {{ onegrid.cn_numerals_to_arabic(e) }} else {{ e }} end, '([0-9]+)', 1), '')
+{%- endmacro %}
+
+{#- whether `expr` has an address number written in Chinese numerals (a numeral right before
+    栋/幢/号楼/号/单元/室/层/楼): exactly the texts cn_numerals_to_arabic can change, so the
+    (expensive) conversion can be skipped for all others -#}
+{% macro has_cn_address_number(expr) -%}{{ return(adapter.dispatch('has_cn_address_number', 'onegrid')(expr)) }}{%- endmacro %}
+{% macro duckdb__has_cn_address_number(expr) -%}
+regexp_matches({{ expr }}, '[零〇一二两三四五六七八九十百千](栋|幢|号楼|号|单元|室|层|楼)')
+{%- endmacro %}
+{% macro default__has_cn_address_number(expr) -%}
+({{ expr }} rlike '[零〇一二两三四五六七八九十百千](栋|幢|号楼|号|单元|室|层|楼)')
 {%- endmacro %}
 
 {#- the digit captured by `pat` in numeral run `t`, as an integer (`default` when absent) -#}

@@ -6,6 +6,9 @@
 -- (road + number + compound), building, unit, room. A missing 单元 is unit 1 (the contract
 -- leaves 单元 out only for single-unit buildings); a missing 室 is the same room.
 -- address_key (core|building|unit|room) is what dwellings and people are matched on.
+-- Every step runs once per raw text in one pass (deduplicating the prefix-free texts and joining
+-- back cost more than it saved); regular expressions run only on texts that contain their
+-- literal words.
 with texts as (
     select live_address as address_raw from {{ ref('int_person_records_base') }}
     union
@@ -45,49 +48,51 @@ stripped as (
              else a end as s1
     from district_cut
 ),
-prefix_free as (
-    -- the heavier steps run once per distinct prefix-free text
-    select d.s1, n.streets, n.communities
-    from (select distinct s1 from stripped) d cross join names n
-),
 stripped2 as (
-    -- a leading 街道 name, then a leading 社区 name, when they are names of the base map
+    -- a leading 街道 name, then a leading 社区 name, when they are names of the base map (the
+    -- regular expressions only run on texts that contain the word at all)
     select
-        s1,
-        case when list_contains(streets, regexp_extract(s1, '^(.{1,12}?街道)', 1))
-             then substr(s1, length(regexp_extract(s1, '^(.{1,12}?街道)', 1)) + 1) else s1 end as s2,
-        communities
-    from prefix_free
+        address_raw, has_division_prefix, prefix_district, s1, st_name,
+        case when list_contains(n.streets, st_name) then substr(s1, length(st_name) + 1) else s1 end as s2,
+        n.communities
+    from (
+        select *, case when {{ onegrid.contains_text('s1', "'街道'") }} then regexp_extract(s1, '^(.{1,12}?街道)', 1) end as st_name
+        from stripped
+    ) x cross join names n
 ),
 stripped3 as (
     select
-        s1,
-        case when list_contains(communities, regexp_extract(s2, '^(.{1,12}?社区)', 1))
-             then substr(s2, length(regexp_extract(s2, '^(.{1,12}?社区)', 1)) + 1) else s2 end as s3
-    from stripped2
+        address_raw, has_division_prefix, prefix_district,
+        case when list_contains(communities, co_name) then substr(s2, length(co_name) + 1) else s2 end as s3
+    from (
+        select *, case when {{ onegrid.contains_text('s2', "'社区'") }} then regexp_extract(s2, '^(.{1,12}?社区)', 1) end as co_name
+        from stripped2
+    ) x
 ),
 numerals as (
     -- Chinese numerals only where an address number is written with them (the list work is
     -- the expensive part, so it runs on that subset only)
-    select s1, {{ onegrid.cn_numerals_to_arabic('s3') }} as s4
+    select
+        address_raw, has_division_prefix, prefix_district,
+        case when {{ onegrid.has_cn_address_number('s3') }}
+             then {{ onegrid.cn_numerals_to_arabic('s3') }}
+             else s3 end as s4
     from stripped3
-    where regexp_matches(s3, '[零〇一二两三四五六七八九十百千](栋|幢|号楼|号|单元|室|层|楼)')
-    union all
-    select s1, s3
-    from stripped3
-    where not regexp_matches(s3, '[零〇一二两三四五六七八九十百千](栋|幢|号楼|号|单元|室|层|楼)')
 ),
 converted as (
-    select s1, {{ onegrid.unify_building_suffix('s4') }} as s
+    select
+        address_raw, has_division_prefix, prefix_district,
+        case when {{ onegrid.contains_text('s4', "'幢'") }} or {{ onegrid.contains_text('s4', "'号楼'") }}
+             then {{ onegrid.unify_building_suffix('s4') }} else s4 end as s
     from numerals
 ),
 parsed_struct as (
-    select s1, s, {{ onegrid.address_parts('s') }} as p
+    select *, {{ onegrid.address_parts('s') }} as p
     from converted
 ),
 parsed as (
     select
-        s1,
+        address_raw, has_division_prefix, prefix_district,
         s as address_stripped,
         nullif(p.core, '') as core,
         nullif(p.building, '') as building,
@@ -95,35 +100,47 @@ parsed as (
         nullif(p.room, '') as room
     from parsed_struct
 ),
-standard as (
+roads as (
+    -- road = the core up to its first number + 号; compound = the rest (else the whole core)
+    select *, nullif(case when {{ onegrid.contains_text('core', "'号'") }} then regexp_extract(core, '^(.*?[0-9]+号)', 1) end, '') as road
+    from parsed
+),
+s as (
     select
-        s1,
+        address_raw, has_division_prefix, prefix_district,
         address_stripped,
         core is not null as is_parsed,
         core,
-        nullif(regexp_extract(core, '^(.*?[0-9]+号)', 1), '') as road,
-        coalesce(nullif(regexp_replace(core, '^.*?[0-9]+号', ''), ''), core) as compound,
+        road,
+        coalesce(nullif(case when road is not null then substr(core, length(road) + 1) else core end, ''), core) as compound,
         cast(try_cast(building as integer) as varchar) as building,
         cast(try_cast(unit_raw as integer) as varchar) as unit_given,
         coalesce(cast(try_cast(unit_raw as integer) as varchar), case when core is not null then '1' end) as unit,
         cast(try_cast(room as integer) as varchar) as room
-    from parsed
+    from roads
+),
+standard as (
+    select
+        *,
+        case when is_parsed then core || building || '栋' || unit || '单元' || room || '室'
+             else regexp_replace(address_stripped, '室$', '') end as address_std
+    from s
 )
 select
-    st.address_raw,
-    s.address_stripped,
-    st.has_division_prefix,
-    st.prefix_district,
-    s.is_parsed,
-    s.core,
-    s.road,
-    s.compound,
-    s.building,
-    s.unit_given,
-    s.unit,
-    s.room,
-    case when s.is_parsed then s.core || s.building || '栋' || s.unit || '单元' || s.room || '室'
-         else regexp_replace(s.address_stripped, '室$', '') end as address_std,
-    case when s.is_parsed then s.core || '|' || s.building || '|' || s.unit || '|' || s.room end as address_key
-from stripped st
-join standard s on s.s1 = st.s1
+    address_raw,
+    address_stripped,
+    has_division_prefix,
+    prefix_district,
+    is_parsed,
+    core,
+    road,
+    compound,
+    building,
+    unit_given,
+    unit,
+    room,
+    address_std,
+    case when is_parsed then core || '|' || building || '|' || unit || '|' || room end as address_key,
+    -- 64-bit hash of address_std: what person records compare and join on
+    hash(address_std) as std_h
+from standard

@@ -75,22 +75,30 @@ accepted as (
     select * from judged where id_accepted
 ),
 cluster_size as (
-    select id_hash, count(*) as n from accepted group by id_hash
+    -- per accepted number: its records, and its number and anchor name (functions of id_hash)
+    select id_hash, count(*) as n, min(id_number) as id_number, min(anchor_name) as anchor_name
+    from accepted group by id_hash
 ),
--- candidate pairs of different numbers whose records agree on birth date and address
+-- candidate pairs of different numbers whose records agree on birth date and address (the
+-- number and anchor name depend on id_hash only, so they are joined after the self-join)
 addr_keys as (
-    select id_hash, id_number, anchor_name, birth_eff, live_h as k from accepted where live_h is not null
+    select id_hash, birth_eff, live_h as k from accepted where live_h is not null
     union
-    select id_hash, id_number, anchor_name, birth_eff, reg_h from accepted where reg_h is not null
+    select id_hash, birth_eff, reg_h from accepted where reg_h is not null
     union
-    select id_hash, id_number, anchor_name, birth_eff, household_h from accepted where household_h is not null
+    select id_hash, birth_eff, household_h from accepted where household_h is not null
 ),
-cand as (
-    select distinct a.id_hash as h1, b.id_hash as h2, a.id_number as n1, b.id_number as n2,
-           a.anchor_name as name1, b.anchor_name as name2
+cand_pairs as (
+    select distinct a.id_hash as h1, b.id_hash as h2
     from addr_keys a
     join addr_keys b
       on a.birth_eff = b.birth_eff and a.k = b.k and a.id_hash < b.id_hash
+),
+cand as (
+    select c.h1, c.h2, s1.id_number as n1, s2.id_number as n2, s1.anchor_name as name1, s2.anchor_name as name2
+    from cand_pairs c
+    join cluster_size s1 on s1.id_hash = c.h1
+    join cluster_size s2 on s2.id_hash = c.h2
 ),
 repair_edges as (
     select distinct c.h1, c.h2

@@ -4,7 +4,10 @@
 --   id_birth       birth date embedded in a usable identity number; id_male its sex digit
 --   birth_eff      the record's birth date, else the one in its number
 --   house_key      dwelling whose standardised address key equals the 现住址 / 居住地址
---   live_std       standardised 现住址 / 居住地址 text (also for addresses outside the city)
+--   live_h, reg_h  64-bit hashes of the standardised 现住址 / 居住地址 and 户籍地址 (also for
+--                  addresses outside the city): the only form downstream models compare
+-- Only the columns the resolution models read are kept (the raw texts are not: writing them
+-- cost more than everything else in this model).
 with raw as (
     select * from {{ ref('int_person_records_base') }}
 ),
@@ -34,7 +37,6 @@ select
     r.id_number,
     r.id_status,
     case when r.id_number is not null then r.id_hash end as id_hash,
-    r.name,
     nullif(regexp_replace(r.name, '\s+', '', 'g'), '') as name_norm,
     r.gender,
     r.birth_date,
@@ -43,18 +45,15 @@ select
     r.relation,
     r.residency_status,
     nullif(regexp_replace(coalesce(r.phone, ''), '[^0-9]', '', 'g'), '') as phone_norm,
-    r.live_address,
-    r.registered_address,
     try_strptime(substr(r.id_number, 7, 8), '%Y%m%d')::date as id_birth,
     case when r.id_number is not null then cast(substr(r.id_number, 17, 1) as integer) % 2 = 1 end as id_male,
     coalesce(r.birth_date, try_strptime(substr(r.id_number, 7, 8), '%Y%m%d')::date) as birth_eff,
-    a.address_std as live_std,
-    a.address_key as live_key,
     case when a.prefix_district is not null then d.house_key else da.house_key end as house_key,
-    ra.address_std as reg_std,
     -- 64-bit hashes of the standardised addresses / household: cheap join and compare keys
-    hash(a.address_std) as live_h,
-    hash(ra.address_std) as reg_h,
+    -- (std_h = hash(address_std), computed once per distinct text; a missing address keeps
+    -- hash(null), a constant, as before)
+    coalesce(a.std_h, hash(null::varchar)) as live_h,
+    coalesce(ra.std_h, hash(null::varchar)) as reg_h,
     hash(r.household_key) as household_h
 from raw r
 left join {{ ref('int_addresses_standardised') }} a on a.address_raw = r.live_address

@@ -4,17 +4,25 @@
 -- smallest _record_key. The dwelling (house_key) is where the person actually lives: the
 -- 现住址 of a household record matched to a dwelling, else the party 居住地址 when the person has
 -- no household record; null when outside the city or unknown. grid_code is that dwelling's grid.
-with r as (
+with r0 as (
     select
         *,
         -- preference of the record for the person's attributes (smallest first)
-        (case when source = 'household' then '0' else '1' end)
-        || (case when id_accepted and name_is_anchor then '0' when id_accepted then '1' else '2' end)
-        || _record_key as pref,
+        (case when source = 'household' then 0 else 1 end) * 3
+        + (case when id_accepted and name_is_anchor then 0 when id_accepted then 1 else 2 end) as pref_class,
         -- preference for the dwelling: household records decide
-        case when house_key is null then null
-             else (case when source = 'household' then '0' else '1' end) || _record_key end as house_pref
+        case when house_key is not null then (case when source = 'household' then 0 else 1 end) end as house_class
     from {{ ref('int_person_records_resolved') }}
+),
+r as (
+    -- the preferences as small integers (rank within the person) instead of text: the
+    -- aggregates below compare integers, not 34-character strings
+    select
+        *,
+        row_number() over (partition by person_key order by pref_class, _record_key) as pref,
+        case when house_class is not null then
+            row_number() over (partition by person_key order by house_class nulls last, _record_key) end as house_pref
+    from r0
 ),
 agg as (
     select
@@ -31,7 +39,7 @@ agg as (
         bool_or(source = 'party') as is_party_member,
         arg_min(house_key, house_pref) as house_key_any,
         arg_min(grid_code, house_pref) as grid_code_any,
-        min(house_pref) as best_house_pref,
+        min(house_class) as best_house_class,
         count(*) as source_records,
         count(*) filter (where source = 'household') as household_records,
         count(*) filter (where source = 'party') as party_records,
@@ -43,8 +51,8 @@ homed as (
     select
         *,
         -- a household record's 现住址 decides; party 居住地址 only without a household record
-        case when not in_household_registry or starts_with(best_house_pref, '0') then house_key_any end as house_key,
-        case when not in_household_registry or starts_with(best_house_pref, '0') then grid_code_any end as grid_code
+        case when not in_household_registry or best_house_class = 0 then house_key_any end as house_key,
+        case when not in_household_registry or best_house_class = 0 then grid_code_any end as grid_code
     from agg
 )
 select
