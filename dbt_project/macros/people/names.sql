@@ -70,3 +70,30 @@ coalesce(length({{ a }}) = length({{ b }}) and length({{ a }}) >= 2
   and substr({{ a }}, 1, 1) = substr({{ b }}, 1, 1)
   and size(filter(sequence(2, length({{ a }})), i -> substr({{ a }}, i, 1) <> substr({{ b }}, i, 1))) = 1, false)
 {%- endmacro %}
+
+{#- Toneless pinyin of the distinct names that `names_sql` (a query with one column name_norm)
+    yields: (name_norm, py), py = one list of readings per character (the character itself
+    when it has none), from `chars_relation` (int_name_pinyin). Computed only for the names a
+    model actually compares (a few thousand), not for every name of the city. -#}
+{% macro names_pinyin(names_sql, chars_relation) -%}{{ return(adapter.dispatch('names_pinyin', 'onegrid')(names_sql, chars_relation)) }}{%- endmacro %}
+
+{% macro duckdb__names_pinyin(names_sql, chars_relation) -%}
+select c.name_norm, list(coalesce(p.readings, [substr(c.name_norm, c.pos, 1)]) order by c.pos) as py
+from (
+    select name_norm, unnest(range(1, length(name_norm) + 1)) as pos
+    from (select distinct name_norm from ({{ names_sql }}) nm where name_norm is not null) n
+) c
+left join {{ chars_relation }} p on p.ch = substr(c.name_norm, c.pos, 1)
+group by c.name_norm
+{%- endmacro %}
+
+{% macro default__names_pinyin(names_sql, chars_relation) -%}
+select c.name_norm,
+    transform(array_sort(collect_list(named_struct('pos', c.pos, 'r', coalesce(p.readings, array(substr(c.name_norm, c.pos, 1)))))), x -> x.r) as py
+from (
+    select name_norm, explode(sequence(1, length(name_norm))) as pos
+    from (select distinct name_norm from ({{ names_sql }}) nm where name_norm is not null) n
+) c
+left join {{ chars_relation }} p on p.ch = substr(c.name_norm, c.pos, 1)
+group by c.name_norm
+{%- endmacro %}

@@ -48,6 +48,9 @@ differing as (
     where b.anchor_name is not null and b.name_norm is distinct from b.anchor_name
       and b.agrees_with_number and b.name_norm is not null
 ),
+differing_py as (
+    {{ onegrid.names_pinyin('select name_norm from differing union all select anchor_name from differing', ref('int_name_pinyin')) }}
+),
 differing_judged as (
     select
         d.name_norm,
@@ -55,8 +58,8 @@ differing_judged as (
         {{ onegrid.names_compatible('d.name_norm', 'd.anchor_name', 'p1.py', 'p2.py') }}
         or {{ onegrid.names_one_char_apart('d.name_norm', 'd.anchor_name') }} as compatible
     from differing d
-    left join {{ ref('int_person_name_pinyin') }} p1 on p1.name_norm = d.name_norm
-    left join {{ ref('int_person_name_pinyin') }} p2 on p2.name_norm = d.anchor_name
+    left join differing_py p1 on p1.name_norm = d.name_norm
+    left join differing_py p2 on p2.name_norm = d.anchor_name
 ),
 judged as (
     select
@@ -100,13 +103,18 @@ cand as (
     join cluster_size s1 on s1.id_hash = c.h1
     join cluster_size s2 on s2.id_hash = c.h2
 ),
+cand_id as (
+    select * from cand c where {{ onegrid.id_one_edit_apart('c.n1', 'c.n2') }}
+),
+cand_py as (
+    {{ onegrid.names_pinyin('select name1 as name_norm from cand_id union all select name2 from cand_id', ref('int_name_pinyin')) }}
+),
 repair_edges as (
     select distinct c.h1, c.h2
-    from cand c
-    left join {{ ref('int_person_name_pinyin') }} p1 on p1.name_norm = c.name1
-    left join {{ ref('int_person_name_pinyin') }} p2 on p2.name_norm = c.name2
-    where {{ onegrid.id_one_edit_apart('c.n1', 'c.n2') }}
-      and {{ onegrid.names_compatible('c.name1', 'c.name2', 'p1.py', 'p2.py') }}
+    from cand_id c
+    left join cand_py p1 on p1.name_norm = c.name1
+    left join cand_py p2 on p2.name_norm = c.name2
+    where {{ onegrid.names_compatible('c.name1', 'c.name2', 'p1.py', 'p2.py') }}
 ),
 -- root of each number: the strongest number (more records, then the smaller id_hash) reachable
 -- over repair edges; rank_key sorts strongest first. Three hops suffice (components are pairs
@@ -116,9 +124,13 @@ e as (
     union all
     select h2, h1 from repair_edges
 ),
+enodes as (
+    -- only numbers with a repair edge can get another root: propagate over those alone
+    select distinct a as id_hash from e
+),
 root0 as (
-    select id_hash, lpad(cast(100000000 - n as varchar), 9, '0') || id_hash as rank_key
-    from cluster_size
+    select c.id_hash, lpad(cast(100000000 - c.n as varchar), 9, '0') || c.id_hash as rank_key
+    from cluster_size c join enodes en on en.id_hash = c.id_hash
 )
 {%- for i in range(1, 4) %},
 root{{ i }} as (
@@ -140,7 +152,8 @@ select
     j.id_accepted,
     j.agrees_with_number,
     j.name_norm = j.anchor_name as name_is_anchor,
-    case when j.id_accepted then rt.root end as root_id_hash,
-    coalesce(j.id_accepted and rt.root <> j.id_hash, false) as is_repaired
+    -- a number without repair edges is its own root
+    case when j.id_accepted then coalesce(rt.root, j.id_hash) end as root_id_hash,
+    coalesce(j.id_accepted and coalesce(rt.root, j.id_hash) <> j.id_hash, false) as is_repaired
 from judged j
 left join roots rt on rt.id_hash = j.id_hash

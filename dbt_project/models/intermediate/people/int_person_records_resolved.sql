@@ -40,15 +40,20 @@ blocked as (
      and c.gender is not distinct from l.gender
      and c._record_key <> l._record_key
 ),
+in_context as (
+    select * from blocked b where b.same_address or b.same_household or b.same_phone
+),
+pair_py as (
+    {{ onegrid.names_pinyin('select lname as name_norm from in_context union all select cname from in_context', ref('int_name_pinyin')) }}
+),
 pairs as (
     select
         b.*,
         b.lname = b.cname as name_equal,
         {{ onegrid.names_compatible('b.lname', 'b.cname', 'p1.py', 'p2.py') }} as name_ok
-    from blocked b
-    left join {{ ref('int_person_name_pinyin') }} p1 on p1.name_norm = b.lname
-    left join {{ ref('int_person_name_pinyin') }} p2 on p2.name_norm = b.cname
-    where b.same_address or b.same_household or b.same_phone
+    from in_context b
+    left join pair_py p1 on p1.name_norm = b.lname
+    left join pair_py p2 on p2.name_norm = b.cname
 ),
 weighted as (
     select

@@ -15,14 +15,16 @@ with r0 as (
     from {{ ref('int_person_records_resolved') }}
 ),
 r as (
-    -- the preferences as small integers (rank within the person) instead of text: the
-    -- aggregates below compare integers, not 34-character strings
+    -- the preferences as integers instead of text: class * 10^7 + rank of the _record_key within
+    -- the person (one window), so the aggregates below compare integers, not 34-character strings
     select
         *,
-        row_number() over (partition by person_key order by pref_class, _record_key) as pref,
-        case when house_class is not null then
-            row_number() over (partition by person_key order by house_class nulls last, _record_key) end as house_pref
-    from r0
+        pref_class * 10000000 + key_rank as pref,
+        house_class * 10000000 + key_rank as house_pref
+    from (
+        select *, row_number() over (partition by person_key order by _record_key) as key_rank
+        from r0
+    ) x
 ),
 agg as (
     select
