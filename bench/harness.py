@@ -119,8 +119,8 @@ def bench_scale(name: str, cache: Path, seed: int) -> dict:
     rows.append(timed(["dbt", "build", "--project-dir", str(ROOT / "dbt_project"),
                        "--profiles-dir", str(ROOT / "dbt_project"), "--quiet",
                        "--target-path", str(data / "dbt_target")], env, "dbt_build"))
-    rows.append(timed(py("import sys; from pipelines.quality import run_all_checks; "
-                         "sys.exit(0 if run_all_checks() is not None else 1)"), env, "checks"))
+    rows.append(timed(py("import sys; from pipelines.quality import run_checks; "
+                         "sys.exit(0 if run_checks() is not None else 1)"), env, "checks"))
     rows.append(timed(py("from pipelines.publish import publish_snapshot; publish_snapshot()"),
                       env, "publish"))
 

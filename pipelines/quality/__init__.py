@@ -14,4 +14,3 @@ from pipelines.quality.engine import (  # noqa: F401
 )
 from pipelines.quality.reports import write_reports  # noqa: F401
 
-run_all_checks = run_checks  # the name bench/harness.py calls
