@@ -102,6 +102,27 @@ def _rejections() -> list[dict]:
     return out
 
 
+def _failed_checks() -> tuple[list[str], int]:
+    """Blocking checks that failed in the latest run's quality results, and the warning count."""
+    path = config.reports_dir() / "quality_results.json"
+    try:
+        checks = json.loads(path.read_text()).get("checks", [])
+    except (OSError, json.JSONDecodeError):
+        return [], 0
+    failed, warnings = [], 0
+    for check in checks:
+        if check.get("passed"):
+            continue
+        if check.get("severity") == "warning":
+            warnings += 1
+            continue
+        rules = [e.get("description") or e.get("rule") for e in check.get("expectations", [])
+                 if not e.get("success") and e.get("severity") == "critical"]
+        reason = check.get("error") or "; ".join(r for r in rules if r) or "failed"
+        failed.append(f"{check.get('check')}: {reason}")
+    return failed, warnings
+
+
 def _current_snapshot() -> str | None:
     current = config.marts_dir() / "CURRENT"
     return current.read_text().strip() if current.exists() else None
@@ -185,5 +206,12 @@ def print_summary(summary: RunSummary) -> None:
         _say(f"  REJECTED deliveries ({len(summary.rejected)}):")
         for doc in summary.rejected:
             _say(f"    - {doc.get('source')}/{doc.get('delivery_id')}: {doc.get('reason')}")
+    failed_checks, warnings = _failed_checks()
+    if warnings:
+        _say(f"  quality warnings: {warnings} check(s) (see the reports)")
+    if failed_checks:
+        _say(f"  BLOCKING quality checks failed ({len(failed_checks)}), nothing published:")
+        for line in failed_checks:
+            _say(f"    - {line}")
     for failed in summary.failed_runs:
         _say(f"  FAILED: {failed}")
