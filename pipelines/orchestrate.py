@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from pipelines import config
 
@@ -89,17 +87,9 @@ def _say(msg: str) -> None:
 
 
 def _rejections() -> list[dict]:
-    out = []
-    ldir = config.ledger_dir()
-    for path in sorted(ldir.glob("*/*.json")) if ldir.exists() else []:
-        try:
-            doc = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError):
-            continue
-        if doc.get("status") == "rejected":
-            out.append(doc)
-    # A resend conflict is recorded beside the accepted entry of the same delivery.
-    return out
+    from pipelines.ingestion import ledger_entries
+
+    return [doc for doc in ledger_entries() if doc.get("status") == "rejected"]
 
 
 def _failed_checks() -> tuple[list[str], int]:

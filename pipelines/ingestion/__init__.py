@@ -5,10 +5,11 @@ from pipelines.ingestion.engine import (
     FileResult,
     ingest_delivery,
     ingest_pending,
+    ledger_entries,
     load_aliases,
     pending_deliveries,
     read_ledger,
 )
 
-__all__ = ["DeliveryResult", "FileResult", "ingest_delivery", "ingest_pending", "load_aliases",
+__all__ = ["DeliveryResult", "FileResult", "ingest_delivery", "ingest_pending", "ledger_entries", "load_aliases",
            "pending_deliveries", "read_ledger"]

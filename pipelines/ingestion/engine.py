@@ -177,6 +177,23 @@ def read_ledger(source: str) -> dict[str, DeliveryResult]:
     return out
 
 
+def ledger_entries() -> list[dict]:
+    """Every ledger document of every source, conflicting resends included, in path order.
+
+    Each has at least ``source``, ``delivery_id`` and ``status`` (accepted / rejected)."""
+    out = []
+    ldir = config.ledger_dir()
+    for path in sorted(ldir.glob("*/*.json")) if ldir.exists() else []:
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        doc.setdefault("source", path.parent.name)
+        doc.setdefault("delivery_id", path.stem.split("~")[0])
+        out.append(doc)
+    return out
+
+
 def _write_json(path: Path, doc: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")

@@ -176,18 +176,15 @@ def _list_tables(con) -> list[dict]:
     return out
 
 
-def read_ledger(ledger: Path | None = None) -> dict:
-    """Accepted and rejected deliveries from ``ledger/<source>/<delivery_id>.json``."""
-    ledger = ledger or config.ledger_dir()
+def read_ledger() -> dict:
+    """Accepted and rejected deliveries, for the snapshot manifest."""
+    from pipelines.ingestion import ledger_entries
+
     accepted, rejected = [], []
-    for path in sorted(ledger.glob("*/*.json")) if ledger.exists() else []:
-        try:
-            doc = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError):
-            continue
+    for doc in ledger_entries():
         entry = {
-            "source": doc.get("source", path.parent.name),
-            "delivery_id": str(doc.get("delivery_id", path.stem)),
+            "source": doc["source"],
+            "delivery_id": str(doc["delivery_id"]),
             "kind": doc.get("kind"),
             "extracted_at": doc.get("extracted_at"),
             "status": doc.get("status"),

@@ -31,6 +31,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from pipelines import config
+from pipelines.ingestion import ledger_entries
 
 log = logging.getLogger(__name__)
 
@@ -290,20 +291,6 @@ def _parquet_rows(paths) -> int:
     return sum(pq.ParquetFile(p).metadata.num_rows for p in paths)
 
 
-def _ledger_docs() -> list[dict]:
-    out = []
-    ldir = config.ledger_dir()
-    for path in sorted(ldir.glob("*/*.json")) if ldir.exists() else []:
-        try:
-            doc = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError):
-            continue
-        doc.setdefault("source", path.parent.name)
-        doc.setdefault("delivery_id", path.stem)
-        out.append(doc)
-    return out
-
-
 def _rows_in(doc: dict):
     """Rows delivered: the manifest's row counts per file (ledger ``files[].rows_manifest``)."""
     files = doc.get("files")
@@ -326,7 +313,7 @@ def frame_row_accounting():
     import pandas as pd
 
     rows = []
-    for doc in _ledger_docs():
+    for doc in ledger_entries():
         if not _accepted(doc):
             continue
         src, did = doc["source"], str(doc["delivery_id"])
@@ -362,7 +349,7 @@ def frame_freshness():
     import pandas as pd
 
     last: dict[str, tuple[str, _dt.datetime | None]] = {}
-    for doc in _ledger_docs():
+    for doc in ledger_entries():
         if not _accepted(doc):
             continue
         src, did = doc["source"], str(doc["delivery_id"])
@@ -388,7 +375,7 @@ def frame_change_delivery_rows():
 
     share = float(os.environ.get("ONEGRID_DELIVERY_CHANGE_MAX_SHARE", "0.2"))
     fulls: dict[str, list[tuple[str, int | None]]] = {}
-    for doc in _ledger_docs():
+    for doc in ledger_entries():
         if _accepted(doc) and doc.get("kind") == "full" and "~" not in str(doc["delivery_id"]):
             fulls.setdefault(doc["source"], []).append((str(doc["delivery_id"]), _rows_in(doc)))
     rows = []

@@ -84,38 +84,3 @@ def points_in(poly, n: int, rng: np.random.Generator, inset: float = 0.0) -> np.
         cand = cand[shapely.contains_xy(target, cand[:, 0], cand[:, 1])]
         out = np.vstack([out, cand])
     return out[:n]
-
-
-# --- GCJ-02 (the public "Mars" offset) ----------------------------------------------------
-_A = 6378245.0
-_EE = 0.00669342162296594323
-
-
-def _t_lat(x, y):
-    r = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * np.sqrt(np.abs(x))
-    r += (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
-    r += (20.0 * np.sin(y * np.pi) + 40.0 * np.sin(y / 3.0 * np.pi)) * 2.0 / 3.0
-    r += (160.0 * np.sin(y / 12.0 * np.pi) + 320 * np.sin(y * np.pi / 30.0)) * 2.0 / 3.0
-    return r
-
-
-def _t_lon(x, y):
-    r = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * np.sqrt(np.abs(x))
-    r += (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
-    r += (20.0 * np.sin(x * np.pi) + 40.0 * np.sin(x / 3.0 * np.pi)) * 2.0 / 3.0
-    r += (150.0 * np.sin(x / 12.0 * np.pi) + 300.0 * np.sin(x / 30.0 * np.pi)) * 2.0 / 3.0
-    return r
-
-
-def wgs84_to_gcj02(lon, lat):
-    """Vectorised forward transform (arrays of degrees) → (lon, lat) in GCJ-02."""
-    lon = np.asarray(lon, dtype=float)
-    lat = np.asarray(lat, dtype=float)
-    dlat = _t_lat(lon - 105.0, lat - 35.0)
-    dlon = _t_lon(lon - 105.0, lat - 35.0)
-    radlat = lat / 180.0 * np.pi
-    magic = 1 - _EE * np.sin(radlat) ** 2
-    sq = np.sqrt(magic)
-    dlat = (dlat * 180.0) / ((_A * (1 - _EE)) / (magic * sq) * np.pi)
-    dlon = (dlon * 180.0) / (_A / sq * np.cos(radlat) * np.pi)
-    return lon + dlon, lat + dlat

@@ -13,6 +13,7 @@ import chinese_calendar
 import numpy as np
 import polars as pl
 
+from pipelines.lib.gcj02 import wgs_to_gcj
 from pipelines.synth import geo, pools
 from pipelines.synth.world import World, _rng
 
@@ -83,7 +84,7 @@ def build_incidents(w: World) -> dict:
     u = rng.random(n)
     has_coord = np.select([channel == 0, channel == 3, channel == 2], [u > 0.04, u > 0.04, u > 0.06], u > 0.5)
     gcj = (channel == 1) | (channel == 2)
-    glon, glat = geo.wgs84_to_gcj02(lon, lat)
+    glon, glat = wgs_to_gcj(lon, lat)
     out_lon = np.where(gcj, glon, lon)
     out_lat = np.where(gcj, glat, lat)
     # legacy grid code: most events without coordinates carry one; some others too
