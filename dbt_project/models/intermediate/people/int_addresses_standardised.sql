@@ -24,7 +24,10 @@ names as (
     from {{ ref('int_grids_validated') }}
 ),
 compact as (
-    select address_raw, replace(replace(address_raw, ' ', ''), chr(12288), '') as a
+    select
+        address_raw,
+        case when {{ onegrid.contains_text('address_raw', "' '") }} or {{ onegrid.contains_text('address_raw', 'chr(12288)') }}
+             then replace(replace(address_raw, ' ', ''), chr(12288), '') else address_raw end as a
     from texts
     where address_raw is not null and trim(address_raw) <> ''
 ),
@@ -70,21 +73,36 @@ stripped3 as (
     ) x
 ),
 numerals as (
-    -- Chinese numerals only where an address number is written with them (the list work is
-    -- the expensive part, so it runs on that subset only)
+    -- Chinese numerals only where an address number is written with them. A city has a few
+    -- dozen distinct numeral tokens (三栋, 五零二室, …): each is converted once (numeral_values)
+    -- and put in place by position; texts with more than one token take the general conversion.
     select
-        address_raw, has_division_prefix, prefix_district,
+        address_raw, has_division_prefix, prefix_district, s3,
         case when {{ onegrid.has_cn_address_number('s3') }}
-             then {{ onegrid.cn_numerals_to_arabic('s3') }}
-             else s3 end as s4
+             then regexp_extract_all(s3, '[零〇一二两三四五六七八九十百千]+(?:栋|幢|号楼|号|单元|室|层|楼)') end as num_tokens
     from stripped3
+),
+numeral_values as (
+    select tok, {{ onegrid.cn_numerals_to_arabic('tok') }} as val
+    from (select distinct unnest(num_tokens) as tok from numerals where num_tokens is not null) t
+),
+numerals_converted as (
+    select
+        n.address_raw, n.has_division_prefix, n.prefix_district,
+        case when n.num_tokens is null then n.s3
+             when len(n.num_tokens) = 1
+             then substr(n.s3, 1, strpos(n.s3, n.num_tokens[1]) - 1) || v.val
+                  || substr(n.s3, strpos(n.s3, n.num_tokens[1]) + length(n.num_tokens[1]))
+             else {{ onegrid.cn_numerals_to_arabic('n.s3') }} end as s4
+    from numerals n
+    left join numeral_values v on v.tok = n.num_tokens[1]
 ),
 converted as (
     select
         address_raw, has_division_prefix, prefix_district,
         case when {{ onegrid.contains_text('s4', "'幢'") }} or {{ onegrid.contains_text('s4', "'号楼'") }}
              then {{ onegrid.unify_building_suffix('s4') }} else s4 end as s
-    from numerals
+    from numerals_converted
 ),
 parsed_struct as (
     select *, {{ onegrid.address_parts('s') }} as p
