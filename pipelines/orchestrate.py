@@ -190,6 +190,7 @@ def print_summary(summary: RunSummary) -> None:
     else:
         _say("  no new snapshot was published (the previous one, if any, stays current)")
     _say(f"  quality reports: {config.reports_dir() / 'index.html'}")
+    _say(f"  mart documentation (dbt docs): {config.data_dir() / 'docs' / 'index.html'}")
     _say(f"  warehouse (dbt): {config.warehouse_path()}")
     _say(f"  Dagster runs: DAGSTER_HOME={config.dagster_home()}  (browse with `onegrid ui`)")
     if summary.rejected:

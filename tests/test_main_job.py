@@ -88,6 +88,8 @@ def test_main_job_generates_builds_and_publishes(first_run):
         assert table in listed
     assert (snap / "restricted" / "dim_person.parquet").exists()
     assert (data / "reports" / "index.html").exists()
+    docs = (data / "docs" / "index.html").read_text()
+    assert "mart_city_summary" in docs and "<script src=\"http" not in docs
     summary = pq.read_table(snap / "mart_city_summary.parquet").to_pylist()
     city = [r for r in summary if r["level"] == "city"]
     assert len(city) == 1 and city[0]["residents"] > 0 and city[0]["grids"] > 0
@@ -99,7 +101,7 @@ def test_full_run_exposes_no_one(first_run):
     data = first_run["base"] / "data"
     log = first_run["base"] / "data.run.log"
     assert list((data / "dagster_home").rglob("*.db")), "Dagster keeps its event log in sqlite"
-    findings = scan_data_dir(data, extra=[log])
+    findings = scan_data_dir(data, extra=[log, data / "docs" / "index.html"])
     assert findings == [], "\n".join(str(f) for f in findings[:20])
 
 

@@ -108,6 +108,37 @@ def warehouse_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource)
     yield from dbt.cli(["build"], context=context).stream()
 
 
+MART_KEYS = [k for k in warehouse_dbt_assets.keys if k.path[0] in (OPEN_SCHEMA, RESTRICTED_SCHEMA)]
+
+
+@dg.asset(
+    key=["docs", "dbt"],
+    deps=MART_KEYS,
+    group_name="publish",
+    kinds={"dbt", "html"},
+    pool=WAREHOUSE_POOL,
+    description="Static dbt documentation of the published marts (one self-contained HTML "
+    "page: every table and column described, English with the Chinese term), written to "
+    "$ONEGRID_DATA_DIR/docs/index.html.",
+)
+def dbt_docs(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> dg.MaterializeResult:
+    _dbt_env()
+    target = config.data_dir() / "docs" / ".dbt_target"
+    invocation = dbt.cli(
+        ["docs", "generate", "--static", "--select", "path:models/marts"],
+        target_path=target,
+        raise_on_error=True,
+    ).wait()
+    page = target / "static_index.html"
+    out = config.data_dir() / "docs" / "index.html"
+    tmp = out.with_suffix(".html.tmp")
+    shutil.copyfile(page, tmp)
+    os.replace(tmp, out)
+    context.log.info(f"dbt docs written to {out} ({invocation.is_successful()})")
+    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(out)),
+                                          "bytes": out.stat().st_size})
+
+
 def _dbt_executable() -> str:
     """dbt of this environment even when its bin/ is not on PATH (e.g. `.venv/bin/python`)."""
     beside = os.path.join(os.path.dirname(sys.executable), "dbt")
@@ -115,7 +146,7 @@ def _dbt_executable() -> str:
 
 
 defs = dg.Definitions(
-    assets=[warehouse_dbt_assets],
+    assets=[warehouse_dbt_assets, dbt_docs],
     resources={"dbt": DbtCliResource(project_dir=DBT_PROJECT, profiles_dir=config.DBT_PROJECT_DIR,
                                      dbt_executable=_dbt_executable())},
 )
