@@ -79,12 +79,15 @@ keyed as (
             || '|' || coalesce(b_num, split_part(address_key, '|', 2), '') as building_key
     from located
 ),
+dwellings as (
+    -- an aggregate and a join: cheaper than a window that carries every column through a sort
+    select dwelling_key, min(_record_key) as house_key, count(*) as records_in_dwelling
+    from keyed group by dwelling_key
+),
 clustered as (
-    select
-        *,
-        min(_record_key) over (partition by dwelling_key) as house_key,
-        count(*) over (partition by dwelling_key) as records_in_dwelling
-    from keyed
+    select k.*, d.house_key, d.records_in_dwelling
+    from keyed k
+    join dwellings d on d.dwelling_key = k.dwelling_key
 ),
 placed as (
     select * from clustered

@@ -15,7 +15,7 @@ with p as (
     select p.*, c.id_accepted, c.root_id_hash, c.is_repaired, c.name_is_anchor
     from {{ ref('int_person_records_prepared') }} p
     left join {{ ref('int_person_id_clusters') }} c
-      on c.source = p.source and c.source_record_id = p.source_record_id
+      on c._record_key = p._record_key  -- keyed hash of source, table and record id
 ),
 loose as (
     select * from p where not coalesce(id_accepted, false)
