@@ -14,19 +14,16 @@ with r0 as (
         case when house_key is not null then (case when source = 'household' then 0 else 1 end) end as house_class
     from {{ ref('int_person_records_resolved') }}
 ),
-r as (
-    -- the preferences as integers instead of text: class * 10^7 + rank of the _record_key within
-    -- the person (one window), so the aggregates below compare integers, not 34-character strings
-    select
-        *,
-        pref_class * 10000000 + key_rank as pref,
-        house_class * 10000000 + key_rank as house_pref
-    from (
-        select *, row_number() over (partition by person_key order by _record_key) as key_rank
-        from r0
-    ) x
+multi as (
+    -- persons with more than one record (a few percent): only they need the aggregate
+    select person_key from {{ ref('int_person_records_resolved') }} group by person_key having count(*) > 1
 ),
-agg as (
+r as (
+    select r0.*, m.person_key is not null as is_multi
+    from r0 left join multi m on m.person_key = r0.person_key
+),
+agg_multi as (
+    -- preferences as text: class digit || _record_key (fixed length), smallest first
     select
         person_key,
         arg_min(household_key, pref) as household_key,
@@ -46,8 +43,37 @@ agg as (
         count(*) filter (where source = 'household') as household_records,
         count(*) filter (where source = 'party') as party_records,
         min(match_score) as min_match_score
-    from r
+    from (
+        select *, cast(pref_class as varchar) || _record_key as pref,
+               cast(house_class as varchar) || _record_key as house_pref
+        from r where is_multi
+    ) x
     group by person_key
+),
+agg as (
+    -- a person with one record: the aggregate above of that single row, written out
+    select
+        person_key,
+        household_key,
+        name_norm as name,
+        case when id_hash = person_key then id_number end as id_number,
+        gender,
+        birth_date,
+        ethnicity,
+        residency_status,
+        relation,
+        source = 'household' as in_household_registry,
+        source = 'party' as is_party_member,
+        house_key as house_key_any,
+        case when house_key is not null then grid_code end as grid_code_any,
+        house_class as best_house_class,
+        cast(1 as bigint) as source_records,
+        cast(case when source = 'household' then 1 else 0 end as bigint) as household_records,
+        cast(case when source = 'party' then 1 else 0 end as bigint) as party_records,
+        match_score as min_match_score
+    from r where not is_multi
+    union all
+    select * from agg_multi
 ),
 homed as (
     select
