@@ -113,6 +113,47 @@ def _failed_checks() -> tuple[list[str], int]:
     return failed, warnings
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recover_crashed_runs(instance) -> list[str]:
+    """Runs of `onegrid run` on this host whose process died (SIGKILL, power loss) stay
+    STARTED in the instance and keep their concurrency slot (pool `duckdb_warehouse`, limit 1)
+    forever, blocking every later build. Mark them failed and free their slots."""
+    import socket
+
+    import dagster as dg
+
+    records = instance.get_run_records(dg.RunsFilter(
+        statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING,
+                  dg.DagsterRunStatus.NOT_STARTED],
+        tags={"onegrid/host": socket.gethostname()},
+    ))
+    recovered = []
+    for record in records:
+        run = record.dagster_run
+        pid = int(run.tags.get("onegrid/pid", "0") or 0)
+        if pid and pid != os.getpid() and not _alive(pid):
+            instance.report_run_failed(run, message=f"the process running it (pid {pid}) "
+                                       "ended without finishing it")
+            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+            recovered.append(run.run_id)
+    return recovered
+
+
+def _run_tags() -> dict[str, str]:
+    import socket
+
+    return {"onegrid/host": socket.gethostname(), "onegrid/pid": str(os.getpid())}
+
+
 def _current_snapshot() -> str | None:
     current = config.marts_dir() / "CURRENT"
     return current.read_text().strip() if current.exists() else None
@@ -138,6 +179,8 @@ def run_all(generate_if_empty: bool = True, profile: str = "tiny", seed: int = 0
     from pipelines.definitions import defs
 
     instance = dg.DagsterInstance.get()
+    for run_id in recover_crashed_runs(instance):
+        _say(f"Run {run_id} was interrupted earlier (its process is gone): marked failed")
     summary = RunSummary()
     before = _current_snapshot()
 
@@ -157,14 +200,14 @@ def run_all(generate_if_empty: bool = True, profile: str = "tiny", seed: int = 0
         # The asset applies a source's pending deliveries in delivery_id order up to its own
         # partition, so one run on the newest partition brings the source up to date.
         result = job.execute_in_process(
-            instance=instance, partition_key=ids[-1], raise_on_error=False
+            instance=instance, partition_key=ids[-1], raise_on_error=False, tags=_run_tags()
         )
         if not result.success:
             summary.failed_runs.append(f"ingest_{source} (run {result.run_id})")
 
     _say("Building the warehouse, running the quality checks and publishing")
     result = defs.resolve_job_def("build_and_publish").execute_in_process(
-        instance=instance, raise_on_error=False
+        instance=instance, raise_on_error=False, tags=_run_tags()
     )
     if not result.success:
         summary.failed_runs.append(f"build_and_publish (run {result.run_id})")
