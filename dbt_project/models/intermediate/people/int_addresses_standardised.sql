@@ -8,7 +8,8 @@
 -- address_key (core|building|unit|room) is what dwellings and people are matched on.
 -- Every step runs once per raw text in one pass (deduplicating the prefix-free texts and joining
 -- back cost more than it saved); regular expressions run only on texts that contain their
--- literal words.
+-- literal words. Only the columns other models read (and the small parsed parts) are written: the
+-- intermediate texts (prefix-stripped text, road) cost more to store than to recompute.
 with texts as (
     select live_address as address_raw from {{ ref('int_person_records_base') }}
     union
@@ -146,12 +147,10 @@ standard as (
 )
 select
     address_raw,
-    address_stripped,
     has_division_prefix,
     prefix_district,
     is_parsed,
     core,
-    road,
     compound,
     building,
     unit_given,

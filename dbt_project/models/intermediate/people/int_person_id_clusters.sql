@@ -145,12 +145,10 @@ roots as (
     select id_hash, substr(rank_key, 10) as root from root3
 )
 select
-    j.source,
-    j.source_record_id,
+    -- keyed by _record_key (a keyed hash of source, table and record id); only what
+    -- int_person_records_resolved reads is written
     j._record_key,
-    j.id_hash,
     j.id_accepted,
-    j.agrees_with_number,
     j.name_norm = j.anchor_name as name_is_anchor,
     -- a number without repair edges is its own root
     case when j.id_accepted then coalesce(rt.root, j.id_hash) end as root_id_hash,
