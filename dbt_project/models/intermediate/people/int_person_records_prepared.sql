@@ -3,7 +3,8 @@
 --   name_norm      name without spaces (bronze already folded Traditional/full-width and dots)
 --   id_birth       birth date embedded in a usable identity number; id_male its sex digit
 --   birth_eff      the record's birth date, else the one in its number
---   house_key      dwelling whose standardised address key equals the 现住址 / 居住地址
+--   live_key       standardised address key of the 现住址 / 居住地址 (matched to a dwelling,
+--                  house_key, in int_person_records_resolved)
 --   live_h, reg_h  64-bit hashes of the standardised 现住址 / 居住地址 and 户籍地址 (also for
 --                  addresses outside the city): the only form downstream models compare
 -- Only the columns the resolution models read are kept (the raw texts are not: writing them
@@ -14,21 +15,6 @@ with raw as (
 districts as (
     select district_name, min(district_code) as district_code
     from {{ ref('int_grids_validated') }} group by district_name
-),
-dwellings as (
-    -- a dwelling by county + standardised address key
-    select district_code, address_key, min(house_key) as house_key
-    from {{ ref('int_house_records_resolved') }}
-    where address_key is not null
-    group by district_code, address_key
-),
-dwellings_any_county as (
-    -- for addresses without a county prefix: only keys that name one dwelling in the city
-    select address_key, min(house_key) as house_key
-    from {{ ref('int_house_records_resolved') }}
-    where address_key is not null
-    group by address_key
-    having count(distinct house_key) = 1
 )
 select
     r.source,
@@ -48,7 +34,11 @@ select
     try_strptime(substr(r.id_number, 7, 8), '%Y%m%d')::date as id_birth,
     case when r.id_number is not null then cast(substr(r.id_number, 17, 1) as integer) % 2 = 1 end as id_male,
     coalesce(r.birth_date, try_strptime(substr(r.id_number, 7, 8), '%Y%m%d')::date) as birth_eff,
-    case when a.prefix_district is not null then d.house_key else da.house_key end as house_key,
+    -- what the dwelling match needs (done in int_person_records_resolved, so this model does
+    -- not wait for the housing records): the address key and the county its prefix names
+    a.address_key as live_key,
+    a.prefix_district is not null as live_has_prefix,
+    dn.district_code as live_district_code,
     -- 64-bit hashes of the standardised addresses / household: cheap join and compare keys
     -- (std_h = hash(address_std), computed once per distinct text; a missing address keeps
     -- hash(null), a constant, as before)
@@ -58,6 +48,4 @@ select
 from raw r
 left join {{ ref('int_addresses_standardised') }} a on a.address_raw = r.live_address
 left join districts dn on dn.district_name = a.prefix_district
-left join dwellings d on d.address_key = a.address_key and d.district_code = dn.district_code
-left join dwellings_any_county da on da.address_key = a.address_key
 left join {{ ref('int_addresses_standardised') }} ra on ra.address_raw = r.registered_address

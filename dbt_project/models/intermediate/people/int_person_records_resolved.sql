@@ -11,9 +11,30 @@
 -- candidate, and chains of loose records are followed to their root.
 -- person_key = the root identity number's id_hash (a keyed hash), else the smallest
 -- _record_key of the linked loose records (also a keyed hash) — never a bare hash of a number.
-with p as (
-    select p.*, c.id_accepted, c.root_id_hash, c.is_repaired, c.name_is_anchor
+with dwellings as (
+    -- a dwelling by county + standardised address key
+    select district_code, address_key, min(house_key) as house_key
+    from {{ ref('int_house_records_resolved') }}
+    where address_key is not null
+    group by district_code, address_key
+),
+dwellings_any_county as (
+    -- for addresses without a county prefix: only keys that name one dwelling in the city
+    select address_key, min(house_key) as house_key
+    from {{ ref('int_house_records_resolved') }}
+    where address_key is not null
+    group by address_key
+    having count(distinct house_key) = 1
+),
+p as (
+    -- house_key: the dwelling whose standardised address key equals the 现住址 / 居住地址
+    select
+        p.*,
+        case when p.live_has_prefix then d.house_key else da.house_key end as house_key,
+        c.id_accepted, c.root_id_hash, c.is_repaired, c.name_is_anchor
     from {{ ref('int_person_records_prepared') }} p
+    left join dwellings d on d.address_key = p.live_key and d.district_code = p.live_district_code
+    left join dwellings_any_county da on da.address_key = p.live_key
     left join {{ ref('int_person_id_clusters') }} c
       on c._record_key = p._record_key  -- keyed hash of source, table and record id
 ),
