@@ -9,13 +9,10 @@ CI after a full ``onegrid run``), the open parts of that data dir are scanned as
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
-
-import pytest
 
 from pipelines import config
 from pipelines.quality.scan import classify, scan_data_dir, scan_paths
@@ -133,12 +130,4 @@ def test_dagster_run_event_log_and_reports_are_clean(onegrid_env, monkeypatch):
     dbs = list((config.data_dir() / "dagster_home").rglob("*.db"))
     assert dbs, "the instance should keep its event log in sqlite under DAGSTER_HOME"
     findings = scan_data_dir(config.data_dir())
-    assert findings == [], "\n".join(str(f) for f in findings[:50])
-
-
-@pytest.mark.skipif(not os.environ.get("ONEGRID_SCAN_DATA_DIR"),
-                    reason="set ONEGRID_SCAN_DATA_DIR to the data dir of a full run")
-def test_full_run_data_dir_is_clean():
-    data = Path(os.environ["ONEGRID_SCAN_DATA_DIR"])
-    findings = scan_data_dir(data)
     assert findings == [], "\n".join(str(f) for f in findings[:50])
