@@ -40,11 +40,12 @@ select
     a.prefix_district is not null as live_has_prefix,
     dn.district_code as live_district_code,
     -- 64-bit hashes of the standardised addresses / household: cheap join and compare keys
-    -- (std_h = hash(address_std), computed once per distinct text; a missing address keeps
-    -- hash(null), a constant, as before)
-    coalesce(a.std_h, hash(null::varchar)) as live_h,
-    coalesce(ra.std_h, hash(null::varchar)) as reg_h,
-    hash(r.household_key) as household_h
+    -- (std_h = hash(address_std), computed once per distinct text). A missing address or
+    -- household stays NULL: hash(NULL) is a constant, which made any two records without
+    -- one look as if they shared it.
+    a.std_h as live_h,
+    ra.std_h as reg_h,
+    case when r.household_key is not null then hash(r.household_key) end as household_h
 from raw r
 left join {{ ref('int_addresses_standardised') }} a on a.address_raw = r.live_address
 left join districts dn on dn.district_name = a.prefix_district
