@@ -35,6 +35,8 @@ def test_classify_counts_only_real_shapes():
         ("letter-prefixed record id", "E" + MOBILE, {}),
         ("15-digit unified grid code", "522301001001001", {}),
         ("epoch timestamp", "1763720000.123456", {}),
+        ("fractional digits of a float", '"duration_ms": 5266.19213545621}', {}),
+        ("mobile at the end of a sentence", f"联系{MOBILE}.", {"mobile": 1}),
     ]
     got = {label: classify(text) for label, text, _ in cases}
     assert got == {label: want for label, _, want in cases}

@@ -27,7 +27,9 @@ from pathlib import Path
 
 from pipelines.lib.idnumber import CHECK_CHARS, WEIGHTS
 
-_B, _E = r"(?<![0-9A-Za-z])", r"(?![0-9A-Za-z])"
+# A number stands alone: not inside a longer run of letters/digits, and not the fractional
+# part of a decimal (``5266.19213545621`` is a duration, not a phone).
+_B, _E = r"(?<![0-9A-Za-z])(?<![0-9]\.)", r"(?![0-9A-Za-z])"
 RE_ID18 = re.compile(_B + r"(\d{17}[\dXx])" + _E)
 RE_ID15 = re.compile(_B + r"(\d{15})" + _E)
 RE_MOBILE = re.compile(_B + r"(1[3-9]\d{9})" + _E)
