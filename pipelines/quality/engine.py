@@ -31,7 +31,6 @@ from functools import lru_cache
 from pathlib import Path
 
 from pipelines import config
-from pipelines.ingestion import ledger_entries
 
 log = logging.getLogger(__name__)
 
@@ -312,6 +311,8 @@ def frame_row_accounting():
     """One row per accepted delivery: rows in (ledger) vs rows in bronze + quarantined."""
     import pandas as pd
 
+    from pipelines.ingestion import ledger_entries  # lazy: keeps definition load light
+
     rows = []
     for doc in ledger_entries():
         if not _accepted(doc):
@@ -348,6 +349,8 @@ def frame_freshness():
     """One row per source: hours between its last accepted delivery and the newest one."""
     import pandas as pd
 
+    from pipelines.ingestion import ledger_entries  # lazy: keeps definition load light
+
     last: dict[str, tuple[str, _dt.datetime | None]] = {}
     for doc in ledger_entries():
         if not _accepted(doc):
@@ -372,6 +375,8 @@ def frame_freshness():
 def frame_change_delivery_rows():
     """Per source: rows of its latest full delivery vs the previous full delivery."""
     import pandas as pd
+
+    from pipelines.ingestion import ledger_entries  # lazy: keeps definition load light
 
     share = float(os.environ.get("ONEGRID_DELIVERY_CHANGE_MAX_SHARE", "0.2"))
     fulls: dict[str, list[tuple[str, int | None]]] = {}
