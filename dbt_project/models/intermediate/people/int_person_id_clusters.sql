@@ -132,15 +132,7 @@ root0 as (
     select c.id_hash, lpad(cast(100000000 - c.n as varchar), 9, '0') || c.id_hash as rank_key
     from cluster_size c join enodes en on en.id_hash = c.id_hash
 )
-{%- for i in range(1, 4) %},
-root{{ i }} as (
-    select x.id_hash, least(x.rank_key, coalesce(min(y.rank_key), x.rank_key)) as rank_key
-    from root{{ i - 1 }} x
-    left join e on e.a = x.id_hash
-    left join root{{ i - 1 }} y on y.id_hash = e.b
-    group by x.id_hash, x.rank_key
-)
-{%- endfor %},
+{{ onegrid.min_label_rounds('root', 'e', 'id_hash', 'rank_key', 3) }},
 roots as (
     select id_hash, substr(rank_key, 10) as root from root3
 )

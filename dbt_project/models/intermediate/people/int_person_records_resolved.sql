@@ -113,15 +113,7 @@ ll as (
 lab0 as (
     select _record_key as k, _record_key as label from loose
 )
-{%- for i in range(1, 6) %},
-lab{{ i }} as (
-    select x.k, least(x.label, coalesce(min(y.label), x.label)) as label
-    from lab{{ i - 1 }} x
-    left join ll on ll.a = x.k
-    left join lab{{ i - 1 }} y on y.k = ll.b
-    group by x.k, x.label
-)
-{%- endfor %},
+{{ onegrid.min_label_rounds('lab', 'll', 'k', 'label', 5) }},
 comp_root as (
     -- the number a component is attached to (the best-weighted link of its members)
     select l.label, arg_max(b.c_root, b.weight) as root_id_hash
