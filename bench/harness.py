@@ -108,7 +108,7 @@ def bench_scale(name: str, cache: Path, seed: int) -> dict:
                            "--scale", str(scale), "--seed", str(seed), "--out", str(landing),
                            "--quiet"], dict(os.environ), "generate"))
 
-    rows.append(timed([PY, str(ROOT / "bench" / "floor.py"), str(landing),
+    rows.append(timed([PY, str(ROOT / "bench" / "bench_ingest.py"), "--floor", str(landing),
                        str(fresh(base / "floor"))], dict(os.environ), "floor"))
 
     data = fresh(base / "data-phases")

@@ -154,15 +154,11 @@ def _run_tags() -> dict[str, str]:
     return {"onegrid/host": socket.gethostname(), "onegrid/pid": str(os.getpid())}
 
 
-def _current_snapshot() -> str | None:
-    current = config.marts_dir() / "CURRENT"
-    return current.read_text().strip() if current.exists() else None
-
-
 def run_all(generate_if_empty: bool = True, profile: str = "tiny", seed: int = 0) -> RunSummary:
     prepare_environment()
     started = time.perf_counter()
     from pipelines.lib.manifest import list_deliveries
+    from pipelines.publish import current_snapshot_id
 
     landing = config.landing_dir()
     if not list_deliveries(landing):
@@ -182,7 +178,7 @@ def run_all(generate_if_empty: bool = True, profile: str = "tiny", seed: int = 0
     for run_id in recover_crashed_runs(instance):
         _say(f"Run {run_id} was interrupted earlier (its process is gone): marked failed")
     summary = RunSummary()
-    before = _current_snapshot()
+    before = current_snapshot_id()
 
     by_source: dict[str, list[str]] = {}
     for source, delivery_id in list_deliveries(landing):
@@ -213,10 +209,9 @@ def run_all(generate_if_empty: bool = True, profile: str = "tiny", seed: int = 0
         summary.failed_runs.append(f"build_and_publish (run {result.run_id})")
 
     summary.rejected = _rejections()
-    after = _current_snapshot()
-    summary.snapshot = after if after and after != before else None
-    if summary.snapshot is None and after and not summary.failed_runs:
-        # Nothing changed since the last publish: the current snapshot still stands.
+    after = current_snapshot_id()
+    # A new snapshot, or (a clean run over unchanged data) the one that still stands.
+    if after and (after != before or not summary.failed_runs):
         summary.snapshot = after
     summary.seconds = time.perf_counter() - started
     return summary
