@@ -39,21 +39,25 @@ coalesce({{ a }} = {{ b }}
     already agree on birth date and gender (the blocking). The m/u odds are set by hand from
     the error rates the departments' data show (documented in _people.yml):
       prior (two people born the same day, same sex, in one city)        -12
-      name equal +10, or homophone-compatible +7
+      name equal +10, or homophone-compatible +7, or one character apart +4
+      (a look-alike typo such as 若/诺: alone with one shared address it stays below 0)
       same dwelling or same standardised 现住址/居住地址                    +7
       same household (户号)                                             +5
       same registered address (户籍地址)                                  +3
       same phone                                                        +10
       ethnicity differs                                                 -8
+      same household under another relation (户主 and 子, 女 and 孙女):
+      two members of one household, not one person registered twice    -12
 -#}
-{% macro person_pair_weight(name_equal, name_compat, same_address, same_household, same_reg, same_phone, eth_differs) -%}
+{% macro person_pair_weight(name_equal, name_compat, name_close, same_address, same_household, same_reg, same_phone, eth_differs, role_differs) -%}
 (-12
- + case when {{ name_equal }} then 10 when {{ name_compat }} then 7 else 0 end
+ + case when {{ name_equal }} then 10 when {{ name_compat }} then 7 when {{ name_close }} then 4 else 0 end
  + case when {{ same_address }} then 7 else 0 end
  + case when {{ same_household }} then 5 else 0 end
  + case when {{ same_reg }} then 3 else 0 end
  + case when {{ same_phone }} then 10 else 0 end
- + case when {{ eth_differs }} then -8 else 0 end)
+ + case when {{ eth_differs }} then -8 else 0 end
+ + case when {{ role_differs }} then -12 else 0 end)
 {%- endmacro %}
 
 {#- same length, same first character (surname), exactly one other character different -#}

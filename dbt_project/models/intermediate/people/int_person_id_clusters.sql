@@ -6,7 +6,9 @@
 --   its birth date and sex agree with the number (or are missing) and its name is the anchor
 --   name, homophone-compatible with it (int_name_pinyin), or differs from it in one character
 --   only (same length, same surname: a typo on a record that carries the same number); or
---   its name is exactly the anchor name (a wrong birth date on an otherwise identical record).
+--   its name is exactly the anchor name (a wrong birth date on an otherwise identical record),
+--   unless a record of the number that agrees with it sits in the same household under another
+--   relation (户主 and 子 of one household named alike: a father's number copied onto his son).
 -- Other records are rejected: the number is treated as not theirs and they go to the
 -- probabilistic stage (int_person_records_resolved).
 -- id_repaired: two clusters with different valid numbers are one person when the numbers' first
@@ -17,7 +19,7 @@
 with r as (
     select
         source, source_record_id, _record_key, id_hash, id_number, name_norm, gender,
-        birth_date, birth_eff, live_h, reg_h, household_h,
+        birth_date, birth_eff, live_h, reg_h, household_h, relation,
         (birth_date is null or birth_date = id_birth)
         and (gender is null or (gender = '男') = id_male) as agrees_with_number
     from {{ ref('int_person_records_prepared') }}
@@ -37,9 +39,21 @@ anchor as (
     ) x
     where rk = 1
 ),
+relative_of_holder as (
+    -- records that disagree with their number while a record that agrees with it is another
+    -- member (another relation) of the same household
+    select distinct d._record_key
+    from r d
+    join r a
+      on a.id_hash = d.id_hash and a.household_h = d.household_h
+     and a.agrees_with_number and a.relation <> d.relation
+    where not d.agrees_with_number
+),
 base as (
-    select r.*, a.anchor_name
-    from r left join anchor a on a.id_hash = r.id_hash
+    select r.*, a.anchor_name, rh._record_key is not null as is_relative_of_holder
+    from r
+    left join anchor a on a.id_hash = r.id_hash
+    left join relative_of_holder rh on rh._record_key = r._record_key
 ),
 -- names that differ from their anchor: compare with pinyin (only these need it)
 differing as (
@@ -66,7 +80,7 @@ judged as (
         b.*,
         case
             when b.anchor_name is null then false
-            when b.name_norm = b.anchor_name then true
+            when b.name_norm = b.anchor_name then not b.is_relative_of_holder
             when not b.agrees_with_number then false
             else coalesce(dj.compatible, false)
         end as id_accepted

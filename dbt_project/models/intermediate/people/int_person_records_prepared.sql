@@ -39,6 +39,9 @@ select
     a.address_key as live_key,
     a.prefix_district is not null as live_has_prefix,
     dn.district_code as live_district_code,
+    -- the county the 户籍地址 prefix names: evidence for a prefix-less 现住址 whose road, number
+    -- and compound exist in more than one county (int_person_records_resolved)
+    dr.district_code as reg_district_code,
     -- 64-bit hashes of the standardised addresses / household: cheap join and compare keys
     -- (std_h = hash(address_std), computed once per distinct text). A missing address or
     -- household stays NULL: hash(NULL) is a constant, which made any two records without
@@ -50,3 +53,4 @@ from raw r
 left join {{ ref('int_addresses_standardised') }} a on a.address_raw = r.live_address
 left join districts dn on dn.district_name = a.prefix_district
 left join {{ ref('int_addresses_standardised') }} ra on ra.address_raw = r.registered_address
+left join districts dr on dr.district_name = ra.prefix_district

@@ -5,7 +5,7 @@
 --   probabilistic  no usable (or a rejected) number: linked to its best candidate record
 --   unresolved     no usable number and no candidate good enough: a person of its own
 -- Probabilistic stage: candidates share birth date and sex (blocking), have compatible names
--- (equal or homophone, int_name_pinyin) and at least one of: same dwelling / standardised
+-- (equal, homophone (int_name_pinyin) or one look-alike character apart) and at least one of: same dwelling / standardised
 -- address, same household, same phone. The pair weight (macro person_pair_weight) must reach
 -- 0 (match probability ≥ 0.5 after the -12 prior); each loose record links to its best
 -- candidate, and chains of loose records are followed to their root.
@@ -26,15 +26,89 @@ dwellings_any_county as (
     group by address_key
     having count(distinct house_key) = 1
 ),
+ambiguous_keys as (
+    -- keys naming dwellings in more than one county (the same road, number and compound exist
+    -- in two counties): a prefix-less address needs other evidence to pick one
+    select address_key
+    from {{ ref('int_house_records_resolved') }}
+    where address_key is not null
+    group by address_key
+    having count(distinct house_key) > 1
+),
+ambiguous_dwellings as (
+    -- the candidates: one dwelling per county and key
+    select h.address_key, h.district_code, min(h.house_key) as house_key
+    from {{ ref('int_house_records_resolved') }} h
+    join ambiguous_keys k on k.address_key = h.address_key
+    group by h.address_key, h.district_code
+    having count(distinct h.house_key) = 1
+),
+ambiguous_records as (
+    select p._record_key, p.live_key, p.id_hash, p.id_number, p.household_h, p.reg_district_code,
+           p.residency_status
+    from {{ ref('int_person_records_prepared') }} p
+    join ambiguous_keys k on k.address_key = p.live_key
+    where not p.live_has_prefix
+),
+household_counties as (
+    -- the counties that the address prefixes of a household's records name (现住址 and 户籍地址),
+    -- as a share of those mentions
+    select household_h, district_code,
+           cast(count(*) as double) / sum(count(*)) over (partition by household_h) as share
+    from (
+        select q.household_h, q.live_district_code as district_code
+        from {{ ref('int_person_records_prepared') }} q
+        where q.live_district_code is not null
+          and q.household_h in (select household_h from ambiguous_records)
+        union all
+        select q.household_h, q.reg_district_code
+        from {{ ref('int_person_records_prepared') }} q
+        where q.reg_district_code is not null
+          and q.household_h in (select household_h from ambiguous_records)
+    ) x
+    group by household_h, district_code
+),
+ambiguous_scored as (
+    -- evidence for each candidate county: the record's identity number owns the dwelling (16);
+    -- its 户籍地址 names the county and it lives at its registration (8) or not (2); its
+    -- household's addresses name it (4 × share); its identity number was issued there (1)
+    select
+        a._record_key,
+        d.house_key,
+        (case when o.house_key is not null then 16 else 0 end)
+        + (case when d.district_code = a.reg_district_code
+                then case when a.residency_status = '人户一致' then 8 else 2 end else 0 end)
+        + 4 * coalesce(hc.share, 0)
+        + (case when left(a.id_number, 6) = d.district_code then 1 else 0 end) as score
+    from ambiguous_records a
+    join ambiguous_dwellings d on d.address_key = a.live_key
+    left join (
+        select distinct house_key, owner_id_hash from {{ ref('int_house_records_resolved') }}
+        where owner_id_hash is not null
+    ) o on o.house_key = d.house_key and o.owner_id_hash = a.id_hash
+    left join household_counties hc on hc.household_h = a.household_h and hc.district_code = d.district_code
+),
+ambiguous_resolved as (
+    -- the best-supported candidate, when there is evidence and no tie
+    select _record_key, house_key from (
+        select *,
+               row_number() over (partition by _record_key order by score desc, house_key) as rk,
+               count(*) over (partition by _record_key, score) as tied
+        from ambiguous_scored
+        where score > 0
+    ) x
+    where rk = 1 and tied = 1
+),
 p as (
     -- house_key: the dwelling whose standardised address key equals the 现住址 / 居住地址
     select
         p.*,
-        case when p.live_has_prefix then d.house_key else da.house_key end as house_key,
+        case when p.live_has_prefix then d.house_key else coalesce(da.house_key, ar.house_key) end as house_key,
         c.id_accepted, c.root_id_hash, c.is_repaired, c.name_is_anchor
     from {{ ref('int_person_records_prepared') }} p
     left join dwellings d on d.address_key = p.live_key and d.district_code = p.live_district_code
     left join dwellings_any_county da on da.address_key = p.live_key
+    left join ambiguous_resolved ar on ar._record_key = p._record_key
     left join {{ ref('int_person_id_clusters') }} c
       on c._record_key = p._record_key  -- keyed hash of source, table and record id
 ),
@@ -54,7 +128,8 @@ blocked as (
         coalesce(l.household_h = c.household_h, false) as same_household,
         coalesce(l.reg_h = c.reg_h, false) as same_reg,
         coalesce(l.phone_norm = c.phone_norm, false) as same_phone,
-        coalesce(l.ethnicity <> c.ethnicity, false) as eth_differs
+        coalesce(l.ethnicity <> c.ethnicity, false) as eth_differs,
+        coalesce(l.household_h = c.household_h and l.relation <> c.relation, false) as role_differs
     from loose l
     join p c
       on c.birth_eff = l.birth_eff
@@ -71,7 +146,8 @@ pairs as (
     select
         b.*,
         b.lname = b.cname as name_equal,
-        {{ onegrid.names_compatible('b.lname', 'b.cname', 'p1.py', 'p2.py') }} as name_ok
+        {{ onegrid.names_compatible('b.lname', 'b.cname', 'p1.py', 'p2.py') }} as name_ok,
+        {{ onegrid.names_one_char_apart('b.lname', 'b.cname') }} as name_close
     from in_context b
     left join pair_py p1 on p1.name_norm = b.lname
     left join pair_py p2 on p2.name_norm = b.cname
@@ -79,8 +155,8 @@ pairs as (
 weighted as (
     select
         *,
-        {{ onegrid.person_pair_weight('name_equal', 'name_ok', 'same_address', 'same_household',
-                                      'same_reg', 'same_phone', 'eth_differs') }} as weight,
+        {{ onegrid.person_pair_weight('name_equal', 'name_ok', 'name_close', 'same_address', 'same_household',
+                                      'same_reg', 'same_phone', 'eth_differs', 'role_differs') }} as weight,
         same_address or same_household or same_phone as context_ok
     from pairs
 ),
@@ -94,13 +170,13 @@ best as (
         select *, row_number() over (
             partition by lkey order by weight desc, c_accepted desc, ckey) as rk
         from scored
-        where name_ok and context_ok and weight >= 0
+        where (name_ok or name_close) and context_ok and weight >= 0
     ) x where rk = 1
 ),
 best_rejected as (
     select lkey, max(probability) as probability
     from scored
-    where not (name_ok and context_ok and weight >= 0)
+    where not ((name_ok or name_close) and context_ok and weight >= 0)
     group by lkey
 ),
 -- loose → loose links form a functional graph: label components by the smallest key (a few

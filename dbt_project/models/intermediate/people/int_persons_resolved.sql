@@ -97,9 +97,11 @@ select
     relation,
     is_party_member,
     in_household_registry,
-    house_key is not null as is_resident,
-    house_key is not null and residency_status in ('人户一致', '人在户不在') as is_registered_resident,
-    house_key is not null and residency_status = '流入人口' as is_floating_resident,
+    -- residents are people of the actual-population register (实有人口) whose 现住址 is a dwelling
+    -- of the city; a party roster's 居住地址 places a member but does not make a resident
+    in_household_registry and house_key is not null as is_resident,
+    in_household_registry and house_key is not null and residency_status in ('人户一致', '人在户不在') as is_registered_resident,
+    in_household_registry and house_key is not null and residency_status = '流入人口' as is_floating_resident,
     coalesce(residency_status in ('人户一致', '人在户不在', '户在人不在'), false) as is_registered_in_city,
     source_records,
     household_records,

@@ -5,9 +5,9 @@
 with g as (select grid_code from {{ ref('int_grids_validated') }}),
 people as (
     select grid_code,
-        count(*) as residents,
-        sum(case when residency_status in ('人户一致', '人在户不在') then 1 else 0 end) as registered_residents,
-        sum(case when residency_status = '流入人口' then 1 else 0 end) as floating_residents,
+        sum(case when is_resident then 1 else 0 end) as residents,
+        sum(case when is_registered_resident then 1 else 0 end) as registered_residents,
+        sum(case when is_floating_resident then 1 else 0 end) as floating_residents,
         sum(case when is_party_member then 1 else 0 end) as resident_party_members
     from {{ ref('dim_person') }}
     where grid_code is not null
