@@ -83,31 +83,52 @@ select 1
 
 {% macro _current_state_core(input, record_id, ending_changes, fallback_columns) -%}
 {%- set drop_cols = ['_version_rank', '_first_delivery_id', '_n_weight', '_first_seen', '_n_total'] + fallback_columns -%}
-with cs_ranked as (
+with cs_n as (
+    -- versions per record id in the window: in a full refresh nearly every record has one, and
+    -- only the others need the window (sorting every wide row cost most of the model)
+    select {{ record_id }} as _cs_id, count(*) as _cs_rows
+    from {{ input }}
+    group by {{ record_id }}
+),
+cs_multi as (
+    -- records with more than one version: ranked, newest first (ties: the first row of the file)
     select
         i.*,
         row_number() over (
-            partition by {{ record_id }} order by _delivery_id desc, _row_number asc
+            partition by i.{{ record_id }} order by i._delivery_id desc, i._row_number asc
         ) as _version_rank,
-        min(_first_delivery_id) over (partition by {{ record_id }}) as _first_seen,
-        sum(_n_weight) over (partition by {{ record_id }}) as _n_total
+        min(i._first_delivery_id) over (partition by i.{{ record_id }}) as _first_seen,
+        cast(sum(i._n_weight) over (partition by i.{{ record_id }}) as bigint) as _n_total
     from {{ input }} i
+    join cs_n n on n._cs_id = i.{{ record_id }}
+    where n._cs_rows > 1
 ),
 cs_latest as (
-    select * from cs_ranked where _version_rank = 1
+    -- read once below, so it is not materialised: the single versions pass straight through
+    select
+        i.*,
+        cast(1 as bigint) as _version_rank,
+        i._first_delivery_id as _first_seen,
+        cast(i._n_weight as bigint) as _n_total
+    from {{ input }} i
+    join cs_n n on n._cs_id = i.{{ record_id }}
+    where n._cs_rows = 1
+    union all
+    select * from cs_multi where _version_rank = 1
 )
 {%- for col in fallback_columns %},
 cs_fallback_{{ loop.index }} as (
+    -- an invalid field keeps the newest earlier valid value (only records with versions have one)
     select {{ record_id }}, {{ col }}
     from (
         select r.{{ record_id }}, r.{{ col }},
             row_number() over (partition by r.{{ record_id }} order by r._delivery_id desc, r._row_number asc) as _rk
-        from cs_ranked r
+        from cs_multi r
         where r._version_rank > 1
           and not {{ onegrid.list_has('r._invalid_fields', "'" ~ col ~ "'") }}
           and r.{{ record_id }} in (
-              select {{ record_id }} from cs_latest
-              where {{ onegrid.list_has('_invalid_fields', "'" ~ col ~ "'") }})
+              select {{ record_id }} from cs_multi
+              where _version_rank = 1 and {{ onegrid.list_has('_invalid_fields', "'" ~ col ~ "'") }})
     ) x
     where _rk = 1
 )
