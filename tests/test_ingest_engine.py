@@ -150,3 +150,27 @@ def test_vectorised_id_normalisation_agrees_with_scalar_rules():
     # an independent implementation agrees on every usable number's check character
     # (ric.is_valid would also check the address code against its birth year's registry)
     assert all(ric.calc_check_digit(n) == n[17] for n in mine["id_number"].drop_nulls())
+
+
+def test_sources_side_by_side_equal_one_by_one(onegrid_env, tmp_path, monkeypatch):
+    """Worker processes per source give the same bronze, ledger statuses and issues as one
+    process taking the deliveries in turn."""
+    from pipelines.ingestion import engine
+
+    b = DeliveryBuilder(onegrid_env["landing"])
+    b.tiny_city()
+    monkeypatch.setattr(engine, "PARALLEL_MIN_BYTES", 0)
+    side = ingest_pending(workers=2)
+    side_bronze = {p.relative_to(config.bronze_dir()): pl.read_parquet(p)
+                   for p in sorted(config.bronze_dir().rglob("part-0.parquet"))}
+    monkeypatch.setenv("ONEGRID_DATA_DIR", str(tmp_path / "data_serial"))
+    serial = ingest_pending(workers=1)
+    assert [(r.source, r.delivery_id, r.status, r.issues) for r in side] == \
+        [(r.source, r.delivery_id, r.status, r.issues) for r in serial]
+    assert len({r.source for r in side}) > 1
+    serial_bronze = {p.relative_to(config.bronze_dir()): pl.read_parquet(p)
+                     for p in sorted(config.bronze_dir().rglob("part-0.parquet"))}
+    assert side_bronze.keys() == serial_bronze.keys()
+    for k, df in side_bronze.items():
+        assert df.drop("_ingested_at", strict=False).equals(
+            serial_bronze[k].drop("_ingested_at", strict=False)), k

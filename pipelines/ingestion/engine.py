@@ -1,7 +1,7 @@
 """The ingestion engine: one delivery from the landing root into bronze, or a rejection.
 
     ingest_delivery(source, delivery_id, landing=None) -> DeliveryResult
-    ingest_pending(landing=None, sources=None, up_to=None) -> list[DeliveryResult]
+    ingest_pending(landing=None, sources=None, up_to=None, workers=None) -> list[DeliveryResult]
 
 Layout and schemas: docs/ARCHITECTURE.md. Nothing is ever written into the landing root; a
 delivery reaches ``bronze/`` only whole (written under ``bronze/.tmp/`` and renamed into place
@@ -266,8 +266,10 @@ def _add_keys(df: pl.DataFrame, keyspecs: list[tuple[str, pl.Expr, str]],
     return df.with_columns(out)
 
 
-def _prior_record_ids(source: str, table: str, before: str) -> pl.DataFrame:
-    """Record ids present in accepted bronze of a table since its latest full delivery."""
+def _prior_record_ids(source: str, table: str, before: str,
+                      among: pl.Series | None = None) -> pl.DataFrame:
+    """Record ids present in accepted bronze of a table since its latest full delivery (only
+    those in ``among`` when given: the filter is pushed into the Parquet scan)."""
     ledger = read_ledger(source)
     accepted = sorted(k for k, r in ledger.items() if r.status == "accepted" and k < before)
     fulls = [k for k in accepted if ledger[k].kind == "full"]
@@ -277,7 +279,10 @@ def _prior_record_ids(source: str, table: str, before: str) -> pl.DataFrame:
     paths = [p for p in paths if p.exists()]
     if not paths:
         return pl.DataFrame(schema={"record_id": pl.String})
-    return pl.scan_parquet(paths).select("record_id").unique().collect()
+    scan = pl.scan_parquet(paths).select("record_id")
+    if among is not None:
+        scan = scan.filter(pl.col("record_id").is_in(among.unique().implode()))
+    return scan.unique().collect()
 
 
 # --- the engine --------------------------------------------------------------------------
@@ -472,7 +477,7 @@ def _load(manifest: Manifest, fp: str) -> DeliveryResult:
         if manifest.kind == "delta" and "change_type" in df.columns and spec.ending_changes:
             ends = df.filter(pl.col("change_type").is_in(list(spec.ending_changes)))
             if ends.height:
-                prior = _prior_record_ids(source, table, delivery_id)
+                prior = _prior_record_ids(source, table, delivery_id, ends["record_id"])
                 unknown = ends.join(prior, on="record_id", how="anti")
                 if unknown.height:
                     for fname, part in unknown.group_by("_file"):
@@ -584,7 +589,60 @@ def pending_deliveries(landing: Path | None = None, sources=None,
     return out
 
 
+def ingest_workers() -> int:
+    """How many sources are ingested at once: ``ONEGRID_INGEST_WORKERS``, else the machine's
+    cores up to 2 (the two big sources, household CSV and housing xlsx, take about the same
+    time)."""
+    env = os.environ.get("ONEGRID_INGEST_WORKERS")
+    if env:
+        return max(1, int(env))
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def _landing_bytes(landing: Path, source: str, ids: list[str]) -> int:
+    total = 0
+    for did in ids:
+        for f in (landing / source / did).glob("*"):
+            try:
+                total += f.stat().st_size
+            except OSError:
+                pass
+    return total
+
+
+def _ingest_source(source: str, ids: list[str], landing: Path) -> list[DeliveryResult]:
+    return [ingest_delivery(source, d, landing) for d in ids]
+
+
+# Below this many landing bytes a second process costs more than it saves (its start-up
+# imports polars and the engine: about a second).
+PARALLEL_MIN_BYTES = 32 * 1024 * 1024
+
+
 def ingest_pending(landing: Path | None = None, sources=None,
-                   up_to: str | None = None) -> list[DeliveryResult]:
-    """Process every delivery not yet in the ledger, per source in delivery_id order."""
-    return [ingest_delivery(s, d, landing) for s, d in pending_deliveries(landing, sources, up_to)]
+                   up_to: str | None = None, workers: int | None = None) -> list[DeliveryResult]:
+    """Process every delivery not yet in the ledger: each source's deliveries in delivery_id
+    order; with more than one source pending and enough data, sources run side by side in
+    worker processes (``ingest_workers``; sources share nothing but the landing root, and
+    processes, unlike threads, also overlap the per-value keyed hashing that holds the GIL).
+    Results come back in (source, delivery_id) order."""
+    landing = Path(landing) if landing else config.landing_dir()
+    pending = pending_deliveries(landing, sources, up_to)
+    by_source: dict[str, list[str]] = {}
+    for s, d in pending:
+        by_source.setdefault(s, []).append(d)
+    workers = min(workers or ingest_workers(), len(by_source))
+    size = {s: _landing_bytes(landing, s, ids) for s, ids in by_source.items()}
+    if workers <= 1 or sum(size.values()) < PARALLEL_MIN_BYTES:
+        return [ingest_delivery(s, d, landing) for s, d in pending]
+
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    # biggest first, so that the small sources fill in behind the two big ones; "spawn": a
+    # forked polars process can deadlock on the parent's thread pool
+    order = sorted(by_source, key=lambda s: -size[s])
+    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+        futures = {s: pool.submit(_ingest_source, s, by_source[s], landing) for s in order}
+        done = {s: f.result() for s, f in futures.items()}
+    return [r for s in by_source for r in done[s]]
