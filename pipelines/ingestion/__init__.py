@@ -5,11 +5,13 @@ from pipelines.ingestion.engine import (
     FileResult,
     ingest_delivery,
     ingest_pending,
+    ingest_source,
     ledger_entries,
     load_aliases,
     pending_deliveries,
     read_ledger,
 )
 
-__all__ = ["DeliveryResult", "FileResult", "ingest_delivery", "ingest_pending", "ledger_entries", "load_aliases",
+__all__ = ["DeliveryResult", "FileResult", "ingest_delivery", "ingest_pending", "ingest_source",
+           "ledger_entries", "load_aliases",
            "pending_deliveries", "read_ledger"]

@@ -2,6 +2,7 @@
 
     ingest_delivery(source, delivery_id, landing=None) -> DeliveryResult
     ingest_pending(landing=None, sources=None, up_to=None, workers=None) -> list[DeliveryResult]
+    ingest_source(source, up_to, landing=None, isolate=None) -> list[DeliveryResult]
 
 Layout and schemas: docs/ARCHITECTURE.md. Nothing is ever written into the landing root; a
 delivery reaches ``bronze/`` only whole (written under ``bronze/.tmp/`` and renamed into place
@@ -619,6 +620,33 @@ def _ingest_source(source: str, ids: list[str], landing: Path) -> list[DeliveryR
 PARALLEL_MIN_BYTES = 32 * 1024 * 1024
 
 
+def _spawn_pool(workers: int):
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    # "spawn": a forked polars process can deadlock on the parent's thread pool
+    return ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
+
+
+def ingest_source(source: str, up_to: str, landing: Path | None = None,
+                  isolate: bool | None = None) -> list[DeliveryResult]:
+    """One source brought up to ``up_to``: its pending deliveries before it, in order, then
+    ``up_to`` itself (processed, or its no-op / resend outcome). The Dagster asset of a
+    partition calls this.
+
+    ``isolate`` runs the work in a worker process (default: when the pending deliveries hold
+    at least ``PARALLEL_MIN_BYTES``), so that the ingestion runs of several sources started
+    side by side use every core instead of sharing one interpreter's GIL."""
+    landing = Path(landing) if landing else config.landing_dir()
+    ids = [d for _, d in pending_deliveries(landing, [source], up_to) if d != up_to] + [up_to]
+    if isolate is None:
+        isolate = _landing_bytes(landing, source, ids) >= PARALLEL_MIN_BYTES
+    if not isolate:
+        return _ingest_source(source, ids, landing)
+    with _spawn_pool(1) as pool:
+        return pool.submit(_ingest_source, source, ids, landing).result()
+
+
 def ingest_pending(landing: Path | None = None, sources=None,
                    up_to: str | None = None, workers: int | None = None) -> list[DeliveryResult]:
     """Process every delivery not yet in the ledger: each source's deliveries in delivery_id
@@ -636,13 +664,9 @@ def ingest_pending(landing: Path | None = None, sources=None,
     if workers <= 1 or sum(size.values()) < PARALLEL_MIN_BYTES:
         return [ingest_delivery(s, d, landing) for s, d in pending]
 
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
-
-    # biggest first, so that the small sources fill in behind the two big ones; "spawn": a
-    # forked polars process can deadlock on the parent's thread pool
+    # biggest first, so that the small sources fill in behind the two big ones
     order = sorted(by_source, key=lambda s: -size[s])
-    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+    with _spawn_pool(workers) as pool:
         futures = {s: pool.submit(_ingest_source, s, by_source[s], landing) for s in order}
         done = {s: f.result() for s, f in futures.items()}
     return [r for s in by_source for r in done[s]]

@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import re
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -95,8 +96,22 @@ def get_suite(name: str, directory: Path | None = None) -> Suite:
 
 
 # --- GX ---------------------------------------------------------------------------------
-@lru_cache(maxsize=1)
+_GX_LOCK = threading.Lock()
+
+
+def prewarm() -> None:
+    """Import GX and create its context ahead of the first suite (about 5 s), e.g. in a thread
+    while dbt builds the warehouse in its own process."""
+    _gx_batch_definition()
+
+
 def _gx_batch_definition():
+    with _GX_LOCK:
+        return _gx_batch_definition_once()
+
+
+@lru_cache(maxsize=1)
+def _gx_batch_definition_once():
     """One ephemeral GX context per process (nothing is written into the repository)."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx

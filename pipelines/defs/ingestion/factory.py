@@ -95,14 +95,13 @@ def build_asset(source: str) -> dg.AssetsDefinition:
         metadata={"source": source},
     )
     def _asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        from pipelines.ingestion import ingest_delivery, ingest_pending, read_ledger
+        from pipelines.ingestion import ingest_source, read_ledger
 
         delivery_id = context.partition_key
         try:
-            # deliveries of a source apply in delivery_id order, whatever order runs start in
-            earlier_results = [r for r in ingest_pending(sources=[source], up_to=delivery_id)
-                               if r.delivery_id != delivery_id]
-            result = ingest_delivery(source, delivery_id)
+            # deliveries of a source apply in delivery_id order, whatever order runs start in;
+            # big ones in a worker process, so that runs of several sources overlap on all cores
+            *earlier_results, result = ingest_source(source, delivery_id)
         except Exception as exc:  # transient I/O and the like: name the delivery, retry
             detail = str(exc) if isinstance(exc, OSError) else exc.__class__.__name__
             raise dg.Failure(description=f"ingesting {source}/{delivery_id} failed: {detail}",
