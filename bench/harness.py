@@ -14,6 +14,7 @@ kernel's rusage of that child, children included):
   delta_1pct   a delivery changing 1% of persons, then `onegrid run` again
 
 Usage:  uv run python bench/harness.py --scales tiny,qianxinan,10m [--cache /tmp/onegrid-bench]
+                                      [--phases floor,main_job,...]
 Writes bench/results/pipeline.json and bench/results/pipeline.md (merged per scale).
 """
 
@@ -95,7 +96,11 @@ def py(code: str) -> list[str]:
     return [PY, "-c", code]
 
 
-def bench_scale(name: str, cache: Path, seed: int) -> dict:
+ALL_PHASES = ("floor", "defload", "ingest", "dbt_build", "checks", "publish", "main_job",
+              "delta_1pct")
+
+
+def bench_scale(name: str, cache: Path, seed: int, phases=ALL_PHASES) -> dict:
     profile, scale = SCALES[name]
     base = cache / name
     landing = base / "landing"
@@ -108,25 +113,33 @@ def bench_scale(name: str, cache: Path, seed: int) -> dict:
                            "--scale", str(scale), "--seed", str(seed), "--out", str(landing),
                            "--quiet"], dict(os.environ), "generate"))
 
-    rows.append(timed([PY, str(ROOT / "bench" / "bench_ingest.py"), "--floor", str(landing),
-                       str(fresh(base / "floor"))], dict(os.environ), "floor"))
+    if "floor" in phases:
+        rows.append(timed([PY, str(ROOT / "bench" / "bench_ingest.py"), "--floor", str(landing),
+                           str(fresh(base / "floor"))], dict(os.environ), "floor"))
 
-    data = fresh(base / "data-phases")
-    env = env_for(landing, data)
-    rows.append(timed(py("import pipelines.definitions"), env, "defload"))
-    rows.append(timed(py("from pipelines.ingestion import ingest_pending; ingest_pending()"),
-                      env, "ingest"))
-    rows.append(timed(["dbt", "build", "--project-dir", str(ROOT / "dbt_project"),
-                       "--profiles-dir", str(ROOT / "dbt_project"), "--quiet",
-                       "--target-path", str(data / "dbt_target")], env, "dbt_build"))
-    rows.append(timed(py("import sys; from pipelines.quality import run_checks; "
-                         "sys.exit(0 if run_checks() is not None else 1)"), env, "checks"))
-    rows.append(timed(py("from pipelines.publish import publish_snapshot; publish_snapshot()"),
-                      env, "publish"))
+    separate = [p for p in ("defload", "ingest", "dbt_build", "checks", "publish") if p in phases]
+    if separate:
+        # each phase needs the ones before it: run them all once any is asked for
+        data = fresh(base / "data-phases")
+        env = env_for(landing, data)
+        rows.append(timed(py("import pipelines.definitions"), env, "defload"))
+        rows.append(timed(py("from pipelines.ingestion import ingest_pending; ingest_pending()"),
+                          env, "ingest"))
+        rows.append(timed(["dbt", "build", "--project-dir", str(ROOT / "dbt_project"),
+                           "--profiles-dir", str(ROOT / "dbt_project"), "--quiet",
+                           "--target-path", str(data / "dbt_target")], env, "dbt_build"))
+        rows.append(timed(py("import sys; from pipelines.quality import run_checks; "
+                             "sys.exit(0 if run_checks() is not None else 1)"), env, "checks"))
+        rows.append(timed(py("from pipelines.publish import publish_snapshot; publish_snapshot()"),
+                          env, "publish"))
 
+    if "main_job" not in phases and "delta_1pct" not in phases:
+        return {"scale": name, "profile": profile, "factor": scale, "phases": rows}
     data = fresh(base / "data-main")
     env = env_for(landing, data)
     rows.append(timed([PY, "-m", "pipelines.cli", "run", "--no-generate"], env, "main_job"))
+    if "delta_1pct" not in phases:
+        return {"scale": name, "profile": profile, "factor": scale, "phases": rows}
 
     # 1% delta: a second landing root holding the same deliveries plus one delta.
     delta_landing = fresh(base / "landing-delta")
@@ -188,10 +201,16 @@ def main() -> int:
     ap.add_argument("--scales", default="tiny,qianxinan")
     ap.add_argument("--cache", default="/tmp/onegrid-bench")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--phases", default=",".join(ALL_PHASES),
+                    help="comma-separated subset of " + ",".join(ALL_PHASES))
     args = ap.parse_args()
+    phases = tuple(p for p in args.phases.split(",") if p)
+    unknown = set(phases) - set(ALL_PHASES)
+    if unknown:
+        ap.error(f"unknown phases: {sorted(unknown)}")
     out = {}
     for name in args.scales.split(","):
-        res = bench_scale(name, Path(args.cache), args.seed)
+        res = bench_scale(name, Path(args.cache), args.seed, phases)
         res["summary"] = summarise(res)
         out[name] = res
         write_results({name: res})
