@@ -27,7 +27,8 @@ import polars as pl
 import pytest
 
 from fixtures.make_bronze import (
-    C1, DISTRICT, G1, G2, G3, PERSON_SCHEMA, STREET, T, _h, _write, make_bronze, square)
+    C1, DISTRICT, G1, G2, G3, GRID_SCHEMA, HOUSE_SCHEMA, MEMBER_SCHEMA, PERSON_SCHEMA, STREET, T,
+    _h, _write, make_bronze, square)
 from pipelines.lib.idnumber import check_char
 from test_dbt_build import connect, run_dbt
 
@@ -60,10 +61,6 @@ def con(tmp_path_factory):
     data = tmp_path_factory.mktemp("resolution_cases")
     make_bronze(data)
     # the grid base map gains a county: a later full delivery with four grids
-    gschema = {k: pl.Utf8 for k in (
-        "grid_code", "grid_name", "grid_type", "community_code", "community_name", "street_code",
-        "street_name", "district_code", "district_name", "grid_worker", "grid_worker_phone",
-        "geometry_wkt")}
     yun = ("甲街道", DISTRICT, "云岩区")
     grids = [
         (G1, "一网格", "综合网格", C1, "甲社区", STREET, *yun, "网格员甲", None, square(106.00, 26.00)),
@@ -74,15 +71,8 @@ def con(tmp_path_factory):
          None, square(106.02, 26.00)),
     ]
     _write(data, "grid", "grids", "20260301", "full", T(2026, 3, 1), "grids.geojson", grids,
-           gschema, rid_col="grid_code")
+           GRID_SCHEMA, rid_col="grid_code")
     # the same road, number and compound in both counties, one dwelling each
-    hschema = {k: pl.Utf8 for k in (
-        "record_id", "district_name", "street_name", "community_name", "compound", "address",
-        "building", "unit", "floor", "room")}
-    hschema |= {"floor_area_m2": pl.Float64, "use": pl.Utf8, "status": pl.Utf8,
-                "owner_name": pl.Utf8, "owner_id_number": pl.Utf8, "owner_id_status": pl.Utf8,
-                "owner_id_hash": pl.Utf8, "property_company": pl.Utf8, "lon": pl.Float64,
-                "lat": pl.Float64, "change_type": pl.Utf8, "_invalid_fields": pl.List(pl.Utf8)}
     houses = []
     for room in ("101", "102", "201"):
         houses.append(house(f"FY{room}", "云岩区", "甲街道", "甲社区", f"贵阳市云岩区{CORE}{room}室",
@@ -90,7 +80,7 @@ def con(tmp_path_factory):
         houses.append(house(f"FN{room}", "南明区", "丙街道", "丙社区", f"贵阳市南明区{CORE}{room}室",
                             room, 106.025, 26.005))
     _write(data, "housing", "houses", "20260301", "delta", T(2026, 3, 1), "houses.xlsx", houses,
-           hschema)
+           HOUSE_SCHEMA)
     b_dad, b_son, b_dup, b_baby = D(1960, 5, 4), D(1990, 8, 9), D(1985, 2, 3), D(2025, 10, 13)
     dad = idn(b_dad, 11)
     persons = [
@@ -120,20 +110,12 @@ def con(tmp_path_factory):
     _write(data, "household", "persons", "20260301", "delta", T(2026, 3, 1), "persons.csv",
            persons, PERSON_SCHEMA)
     # 7. a party member in no household record, living at a dwelling of the city
-    mschema = {k: pl.Utf8 for k in ("record_id", "name", "id_number", "id_status", "id_hash",
-                                     "gender")}
-    mschema |= {"birth_date": pl.Date, "ethnicity": pl.Utf8, "education": pl.Utf8,
-                "joined_date": pl.Date, "full_member_date": pl.Date}
-    mschema |= {k: pl.Utf8 for k in ("member_category", "member_status", "org_code", "employer",
-                                      "home_address", "dual_registration_community", "phone",
-                                      "change_type")}
-    mschema["_invalid_fields"] = pl.List(pl.Utf8)
     member_no = idn(D(1966, 9, 9), 35)
     members = [("Q501", "冯刚", member_no, "valid", _h("id", member_no), "男", D(1966, 9, 9), "汉族",
                 "大学", D(1990, 1, 1), D(1991, 1, 1), "正式党员", "在职", "O4", None,
                 f"贵阳市云岩区{CORE}201室", None, None, "新增", [])]
     _write(data, "party", "members", "20260301", "delta", T(2026, 3, 1), "members.csv", members,
-           mschema)
+           MEMBER_SCHEMA)
     run_dbt(data, ["build", "-s", "+dim_person", "+xref_source_record"])
     c = connect(data)
     yield c
