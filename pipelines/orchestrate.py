@@ -64,7 +64,7 @@ def ensure_dbt_manifest() -> None:
         _say("dbt project changed since its manifest was prepared: running `dbt parse`")
         # `--target dev` as dagster-dbt passes it (DbtProject(target="dev")): dbt keeps the
         # target flag in its partial-parsing state, and without it every later dbt command of
-        # the run would parse the whole project again (about 8 s on this machine).
+        # the run would parse the whole project again (about 7 s on this machine).
         subprocess.run(
             ["dbt", "parse", "--project-dir", str(project), "--profiles-dir", str(project),
              "--target", "dev", "--quiet"],

@@ -660,7 +660,7 @@ def ingest_pending(landing: Path | None = None, sources=None,
     for s, d in pending:
         by_source.setdefault(s, []).append(d)
     workers = min(workers or ingest_workers(), len(by_source))
-    size = {s: _landing_bytes(landing, s, ids) for s, ids in by_source.items()}
+    size = {s: _landing_bytes(landing, s, ids) for s, ids in by_source.items()} if workers > 1 else {}
     if workers <= 1 or sum(size.values()) < PARALLEL_MIN_BYTES:
         return [ingest_delivery(s, d, landing) for s, d in pending]
 

@@ -12,36 +12,34 @@
 -- person_key = the root identity number's id_hash (a keyed hash), else the smallest
 -- _record_key of the linked loose records (also a keyed hash) — never a bare hash of a number.
 with dwellings as (
-    -- a dwelling by county + standardised address key
-    select district_code, address_key, min(house_key) as house_key
+    -- a dwelling by county + standardised address key (a house_key lies in one county, so
+    -- the counts per county add up to the count per key)
+    select district_code, address_key, min(house_key) as house_key,
+           count(distinct house_key) as dwellings_in_county
     from {{ ref('int_house_records_resolved') }}
     where address_key is not null
     group by district_code, address_key
 ),
+address_keys as (
+    select address_key, sum(dwellings_in_county) as dwellings, min(house_key) as house_key
+    from dwellings
+    group by address_key
+),
 dwellings_any_county as (
     -- for addresses without a county prefix: only keys that name one dwelling in the city
-    select address_key, min(house_key) as house_key
-    from {{ ref('int_house_records_resolved') }}
-    where address_key is not null
-    group by address_key
-    having count(distinct house_key) = 1
+    select address_key, house_key from address_keys where dwellings = 1
 ),
 ambiguous_keys as (
     -- keys naming dwellings in more than one county (the same road, number and compound exist
     -- in two counties): a prefix-less address needs other evidence to pick one
-    select address_key
-    from {{ ref('int_house_records_resolved') }}
-    where address_key is not null
-    group by address_key
-    having count(distinct house_key) > 1
+    select address_key from address_keys where dwellings > 1
 ),
 ambiguous_dwellings as (
     -- the candidates: one dwelling per county and key
-    select h.address_key, h.district_code, min(h.house_key) as house_key
-    from {{ ref('int_house_records_resolved') }} h
-    join ambiguous_keys k on k.address_key = h.address_key
-    group by h.address_key, h.district_code
-    having count(distinct h.house_key) = 1
+    select d.address_key, d.district_code, d.house_key
+    from dwellings d
+    join ambiguous_keys k on k.address_key = d.address_key
+    where d.dwellings_in_county = 1
 ),
 ambiguous_records as (
     select p._record_key, p.live_key, p.id_hash, p.id_number, p.household_h, p.reg_district_code,
