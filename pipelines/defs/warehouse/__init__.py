@@ -23,13 +23,36 @@ from functools import cached_property
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import (
-    DagsterDbtTranslator,
-    DagsterDbtTranslatorSettings,
-    DbtCliResource,
-    DbtProject,
-    dbt_assets,
-)
+
+
+def _import_dagster_dbt_cli_only():
+    """Import dagster-dbt in its CLI-only mode (the one it uses with dbt Fusion), unless dbt-core
+    is already imported in this process.
+
+    With dbt-core importable, dagster-dbt imports dbt-core's adapter, graph and node modules at
+    import time and selects the manifest's nodes with dbt's selector: about 2 s of the 4.3 s that
+    loading these definitions took (bench/results/pipeline.md). onegrid needs none of it: dbt
+    always runs as the dbt executable (``OnegridDbtCliResource``), and the asset specs select the
+    whole manifest, which dagster-dbt then reads straight from ``manifest.json``. The asset graph
+    is the same either way (tests/test_definitions.py compares them)."""
+    if "dbt.version" in sys.modules or "dagster_dbt" in sys.modules:
+        import dagster_dbt
+
+        return dagster_dbt
+    sys.modules["dbt.version"] = None  # type: ignore[assignment]  # import → ImportError
+    try:
+        import dagster_dbt
+    finally:
+        del sys.modules["dbt.version"]
+    return dagster_dbt
+
+
+_dagster_dbt = _import_dagster_dbt_cli_only()
+DagsterDbtTranslator = _dagster_dbt.DagsterDbtTranslator
+DagsterDbtTranslatorSettings = _dagster_dbt.DagsterDbtTranslatorSettings
+DbtCliResource = _dagster_dbt.DbtCliResource
+DbtProject = _dagster_dbt.DbtProject
+dbt_assets = _dagster_dbt.dbt_assets
 
 from pipelines import config
 
