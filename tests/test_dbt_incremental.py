@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 
+import duckdb
 import polars as pl
 
 from fixtures.make_bronze import make_bronze
@@ -23,10 +24,11 @@ TABLES = [
     "intermediate.int_event_record_versions",
     "intermediate.int_person_records_latest",
     "intermediate.int_incident_steps_summary",
+    "intermediate.int_addresses_standardised",
 ]
 # the incremental models and what reads them directly (kept small: the test budget is ~90 s)
 SELECT = ["+int_incident_steps_summary", "+int_person_records_latest", "+int_house_records_latest",
-          "+int_member_records_latest", "+int_org_records_latest"]
+          "+int_member_records_latest", "+int_org_records_latest", "+int_addresses_standardised"]
 VARS: dict = {}
 
 
@@ -77,6 +79,26 @@ def test_incremental_equals_full_refresh(tmp_path):
             .with_columns(pl.lit("20260301").alias("_delivery_id")))
     (base / "delivery_id=20260301").mkdir()
     full.write_parquet(base / "delivery_id=20260301" / "part-0.parquet")
-    run_dbt(data, ["build", "-s", "+int_person_records_latest"], VARS)
-    ids = {r[0] for r in snapshot(data)["intermediate.int_person_records_latest"]}
+    run_dbt(data, ["build", "-s", "+int_person_records_latest", "int_addresses_standardised"], VARS)
+    after_full = snapshot(data)
+    ids = {r[0] for r in after_full["intermediate.int_person_records_latest"]}
     assert ids == {"P001", "P004"}   # absent from the latest full delivery: not current
+
+    # texts no current record uses are gone, as in a full rebuild; texts standardised against
+    # other base-map names are standardised again
+    con = duckdb.connect(str(data / "warehouse" / "onegrid.duckdb"))
+    try:
+        con.execute("update intermediate.int_addresses_standardised set base_map_names = 'old', "
+                    "address_key = 'stale' where address_raw in (select address_raw from "
+                    "intermediate.int_addresses_standardised limit 2)")
+        con.execute("insert into intermediate.int_addresses_standardised select * replace "
+                    "('无人路1号' as address_raw) from intermediate.int_addresses_standardised "
+                    "limit 1")
+    finally:
+        con.close()
+    run_dbt(data, ["build", "-s", "int_addresses_standardised"], VARS)
+    again = snapshot(data)["intermediate.int_addresses_standardised"]
+    run_dbt(data, ["build", "-s", "int_addresses_standardised", "--full-refresh"], VARS)
+    rebuilt = snapshot(data)["intermediate.int_addresses_standardised"]
+    assert again == rebuilt
+    assert "无人路1号" not in {r[0] for r in again}

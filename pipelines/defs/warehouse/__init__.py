@@ -14,6 +14,7 @@
 """
 
 
+import json
 import os
 import shutil
 import sys
@@ -55,6 +56,7 @@ DbtProject = _dagster_dbt.DbtProject
 dbt_assets = _dagster_dbt.dbt_assets
 
 from pipelines import config
+from pipelines.lib import incremental
 
 WAREHOUSE_POOL = "duckdb_warehouse"
 OPEN_SCHEMA, RESTRICTED_SCHEMA = "marts", "marts_restricted"
@@ -130,13 +132,24 @@ TRANSLATOR = OnegridDbtTranslator(
 def warehouse_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """``dbt build`` of the selected models, seeds and tests (tests reported as asset checks)."""
     _dbt_env()
-    invocation = dbt.cli(["build"], context=context)
+    manifest = json.loads(DBT_PROJECT.manifest_path.read_text(encoding="utf-8"))
+    args = ["build"]
+    stale = incremental.changed(manifest, config.warehouse_path().parent, config.warehouse_path())
+    if stale:
+        # stored rows of these incremental models were made by other code
+        context.log.info("incremental models changed since the warehouse was built, building "
+                         f"with --full-refresh: {', '.join(u.split('.')[-1] for u in stale)}")
+        args.append("--full-refresh")
+    invocation = dbt.cli(args, context=context)
     # The quality checks that follow import GX (seconds): do it now, while dbt works in its
     # own process and this one mostly waits for its events.
     from pipelines.quality.engine import prewarm
 
     threading.Thread(target=prewarm, name="gx-prewarm", daemon=True).start()
     yield from invocation.stream()
+    results = invocation.get_artifact("run_results.json")
+    built = {r["unique_id"] for r in results.get("results", []) if r.get("status") == "success"}
+    incremental.save(manifest, config.warehouse_path().parent, only=built)
 
 
 MART_KEYS = [k for k in warehouse_dbt_assets.keys if k.path[0] in (OPEN_SCHEMA, RESTRICTED_SCHEMA)]

@@ -1,0 +1,51 @@
+{#-
+  Incremental standardisation of address texts (int_addresses_standardised).
+
+  address_texts(): every distinct address text the current records use: 现住址 and 户籍地址 of
+    household persons, 居住地址 of party members, 地址 of dwellings.
+  base_map_names_hash(): one row, one column (names_hash): a hash of the base map's county,
+    street and community names, the only input of standardisation besides the text.
+  address_std_reset(): pre_hook; empties the model when the base map's names changed since its
+    rows were standardised.
+  address_std_prune(): post_hook; deletes the texts no current record uses any more.
+-#}
+{% macro address_texts() -%}
+    select live_address as address_raw from {{ ref('int_person_records_base') }}
+    union
+    select registered_address from {{ ref('int_person_records_base') }}
+    union
+    select address from {{ ref('int_house_records_latest') }}
+{%- endmacro %}
+
+{% macro base_map_names_hash() -%}
+    select md5({{ dbt.listagg("n", "'|'", "order by n") }}) as names_hash
+    from (
+        select distinct {{ dbt.concat(["'d:'", "district_name"]) }} as n
+        from {{ ref('int_grids_validated') }} where district_name is not null
+        union all
+        select distinct {{ dbt.concat(["'s:'", "street_name"]) }}
+        from {{ ref('int_grids_validated') }} where street_name is not null
+        union all
+        select distinct {{ dbt.concat(["'c:'", "community_name"]) }}
+        from {{ ref('int_grids_validated') }} where community_name is not null
+    ) names
+{%- endmacro %}
+
+{% macro address_std_reset() -%}
+{%- if is_incremental() -%}
+delete from {{ this }}
+where base_map_names is distinct from ({{ onegrid.base_map_names_hash() }})
+{%- else -%}
+select 1
+{%- endif -%}
+{%- endmacro %}
+
+{% macro address_std_prune() -%}
+{%- if is_incremental() -%}
+delete from {{ this }}
+where address_raw not in (select address_raw from ({{ onegrid.address_texts() }}) t
+                          where address_raw is not null)
+{%- else -%}
+select 1
+{%- endif -%}
+{%- endmacro %}
