@@ -611,6 +611,11 @@ def _landing_bytes(landing: Path, source: str, ids: list[str]) -> int:
     return total
 
 
+def pending_bytes(landing: Path, source: str) -> int:
+    """Landing bytes of a source's deliveries not yet in the ledger."""
+    return _landing_bytes(landing, source, [d for _, d in pending_deliveries(landing, [source])])
+
+
 def _ingest_source(source: str, ids: list[str], landing: Path) -> list[DeliveryResult]:
     return [ingest_delivery(source, d, landing) for d in ids]
 
