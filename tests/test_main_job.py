@@ -95,6 +95,29 @@ def test_main_job_generates_builds_and_publishes(first_run):
     assert len(city) == 1 and city[0]["residents"] > 0 and city[0]["grids"] > 0
 
 
+def test_docs_are_regenerated_only_when_what_they_show_changes(first_run, tmp_path, monkeypatch):
+    """The docs page is written with a fingerprint of what it shows; the next run skips the
+    dbt docs call while the fingerprint holds and regenerates when the marts' columns change."""
+    import shutil
+
+    import duckdb
+
+    from pipelines.defs.warehouse import _docs_fingerprint
+
+    data = first_run["base"] / "data"
+    stamp = (data / "docs" / "index.fingerprint").read_text()
+    monkeypatch.setenv("ONEGRID_DATA_DIR", str(data))
+    assert _docs_fingerprint() == stamp
+    copy = tmp_path / "data"
+    (copy / "warehouse").mkdir(parents=True)
+    shutil.copyfile(data / "warehouse" / "onegrid.duckdb", copy / "warehouse" / "onegrid.duckdb")
+    con = duckdb.connect(str(copy / "warehouse" / "onegrid.duckdb"))
+    con.execute("alter table marts.dim_grid add column extra integer")
+    con.close()
+    monkeypatch.setenv("ONEGRID_DATA_DIR", str(copy))
+    assert _docs_fingerprint() != stamp
+
+
 def test_full_run_exposes_no_one(first_run):
     """No identity number or mobile number in open tables, reports, logs, the Dagster event
     log or the run's console output."""
@@ -145,6 +168,8 @@ def test_sigkill_during_dbt_build_then_rerun_converges(first_run):
     assert proc.returncode == 0, after[-3000:]
     # the killed run held the warehouse's concurrency slot; the rerun frees it
     assert "was interrupted earlier" in after
+    # same project, same mart columns: the docs page stands, dbt docs is not run again
+    assert "dbt docs unchanged" in after
     assert _contents(_snapshot(data)) == expected
     # Nothing a user delivered is modified, and nothing is written into the landing root.
     assert _tree_digest(landing) == landing_before
