@@ -50,13 +50,13 @@ def snapshot(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     from pipelines.quality.engine import load_run, run_checks
     from pipelines.quality.reports import write_reports
 
-    quality = load_run(context.run_id)
+    quality = load_run(context.run.run_id)
     if not quality["checks"]:
         # Published on its own (no checks in this run): audit here first.
-        quality = run_checks(run_id=context.run_id, write_reports=False)
+        quality = run_checks(run_id=context.run.run_id, write_reports=False)
     summary = quality_summary(quality)
     folder = publish_snapshot(quality=quality, log=context.log.info)
-    write_reports(context.run_id, quality)
+    write_reports(context.run.run_id, quality)
     import json
 
     manifest = json.loads((folder / "_manifest.json").read_text())

@@ -78,7 +78,7 @@ def build_check(suite: Suite) -> dg.AssetChecksDefinition:
         from pipelines.quality.reports import write_reports
 
         outcome = run_suite(suite)
-        run_id = context.op_execution_context.run_id
+        run_id = context.op_execution_context.run.run_id
         save_outcome(run_id, outcome)
         try:
             write_reports(run_id)
