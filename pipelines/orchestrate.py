@@ -240,17 +240,17 @@ def run_all(generate_if_empty: bool = True, profile: str = "tiny", seed: int = 0
     )
 
     # Big sources (their asset ingests them in a worker process) go biggest first, at most
-    # ingest_workers() at a time; the small ones run one after another in one more thread
-    # beside them instead of waiting for a big one to finish.
+    # ingest_workers() at a time; the small ones run one after another in this thread beside
+    # them instead of waiting for a big one to finish.
     size = {s: pending_bytes(landing, s) for s in by_source}
     big = sorted((s for s in by_source if size[s] >= PARALLEL_MIN_BYTES), key=lambda s: -size[s])
-    small = [s for s in by_source if s not in big]
-    with ThreadPoolExecutor(max_workers=ingest_workers() + 1, thread_name_prefix="ingest") as pool:
-        futures = [pool.submit(lambda: [ingest(s) for s in small])]
-        with ThreadPoolExecutor(max_workers=ingest_workers(), thread_name_prefix="ingest-big") as heavy:
-            futures += [heavy.submit(ingest, s) for s in big]
-            for f in futures:
-                f.result()
+    with ThreadPoolExecutor(max_workers=ingest_workers(), thread_name_prefix="ingest") as pool:
+        futures = [pool.submit(ingest, s) for s in big]
+        for s in by_source:
+            if s not in big:
+                ingest(s)
+        for f in futures:
+            f.result()
 
     _say("Building the warehouse, running the quality checks and publishing")
     result = defs.resolve_job_def("build_and_publish").execute_in_process(

@@ -54,17 +54,17 @@ def test_fingerprint_follows_the_model_and_every_macro_it_reaches():
 def test_changed_and_save(tmp_path):
     m = _manifest()
     wh_dir, wh = tmp_path / "warehouse", tmp_path / "warehouse" / "onegrid.duckdb"
-    assert incremental.changed(m, wh_dir, wh) == []  # no warehouse: a full build anyway
+    assert incremental.changed(m, wh) == []  # no warehouse: a full build anyway
     wh_dir.mkdir()
     wh.write_bytes(b"")
     # a warehouse whose code is unknown: rebuild its incremental models
-    assert incremental.changed(m, wh_dir, wh) == ["model.p.inc"]
-    incremental.save(m, wh_dir, only=set())  # nothing built: nothing recorded
-    assert incremental.changed(m, wh_dir, wh) == ["model.p.inc"]
-    incremental.save(m, wh_dir, only={"model.p.inc"})
-    assert incremental.changed(m, wh_dir, wh) == []
+    assert incremental.changed(m, wh) == ["model.p.inc"]
+    incremental.save(m, wh, only=set())  # nothing built: nothing recorded
+    assert incremental.changed(m, wh) == ["model.p.inc"]
+    incremental.save(m, wh, only={"model.p.inc"})
+    assert incremental.changed(m, wh) == []
     m["macros"]["macro.p.helper"]["macro_sql"] = "lower(x)"
-    assert incremental.changed(m, wh_dir, wh) == ["model.p.inc"]
+    assert incremental.changed(m, wh) == ["model.p.inc"]
 
 
 def test_project_incremental_models_reach_their_dispatched_macros(monkeypatch, tmp_path):

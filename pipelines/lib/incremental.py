@@ -60,16 +60,17 @@ def code_fingerprints(manifest: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
-def _state_path(warehouse_dir: Path) -> Path:
-    return warehouse_dir / STATE_NAME
+def _state_path(warehouse_file: Path) -> Path:
+    """Beside the warehouse file: the fingerprints describe that file's tables."""
+    return warehouse_file.parent / STATE_NAME
 
 
-def changed(manifest: Mapping[str, Any], warehouse_dir: Path, warehouse_file: Path) -> list[str]:
+def changed(manifest: Mapping[str, Any], warehouse_file: Path) -> list[str]:
     """Incremental models whose code differs from the code that built the stored warehouse.
     Empty when there is no warehouse yet (the build is a full one anyway)."""
     if not warehouse_file.exists():
         return []
-    path = _state_path(warehouse_dir)
+    path = _state_path(warehouse_file)
     now = code_fingerprints(manifest)
     if not path.exists():
         # a warehouse built before fingerprints were kept: its code is unknown
@@ -78,10 +79,10 @@ def changed(manifest: Mapping[str, Any], warehouse_dir: Path, warehouse_file: Pa
     return sorted(uid for uid, fp in now.items() if before.get(uid) != fp)
 
 
-def save(manifest: Mapping[str, Any], warehouse_dir: Path, only: set[str] | None = None) -> None:
+def save(manifest: Mapping[str, Any], warehouse_file: Path, only: set[str] | None = None) -> None:
     """Record the code that built the incremental models in ``only`` (default: all); the
     others keep their recorded fingerprints."""
-    path = _state_path(warehouse_dir)
+    path = _state_path(warehouse_file)
     before = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     now = code_fingerprints(manifest)
     after = {uid: (fp if only is None or uid in only else before.get(uid))

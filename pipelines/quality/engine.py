@@ -100,7 +100,7 @@ _GX_LOCK = threading.Lock()
 
 
 def prewarm() -> None:
-    """Import GX and create its context ahead of the first suite (about 5 s), e.g. in a thread
+    """Import GX and create its context ahead of the first suite (3 s here), e.g. in a thread
     while dbt builds the warehouse in its own process."""
     _gx_batch_definition()
 

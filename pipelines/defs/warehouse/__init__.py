@@ -132,9 +132,9 @@ TRANSLATOR = OnegridDbtTranslator(
 def warehouse_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource):
     """``dbt build`` of the selected models, seeds and tests (tests reported as asset checks)."""
     _dbt_env()
-    manifest = json.loads(DBT_PROJECT.manifest_path.read_text(encoding="utf-8"))
+    manifest = _manifest()
     args = ["build"]
-    stale = incremental.changed(manifest, config.warehouse_path().parent, config.warehouse_path())
+    stale = incremental.changed(manifest, config.warehouse_path())
     if stale:
         # stored rows of these incremental models were made by other code
         context.log.info("incremental models changed since the warehouse was built, building "
@@ -149,7 +149,14 @@ def warehouse_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource)
     yield from invocation.stream()
     results = invocation.get_artifact("run_results.json")
     built = {r["unique_id"] for r in results.get("results", []) if r.get("status") == "success"}
-    incremental.save(manifest, config.warehouse_path().parent, only=built)
+    incremental.save(manifest, config.warehouse_path(), only=built)
+
+
+def _manifest() -> Mapping[str, Any]:
+    """The parsed dbt manifest these definitions were built from (read once, at load)."""
+    from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
+
+    return get_manifest_and_translator_from_dbt_assets([warehouse_dbt_assets])[0]
 
 
 MART_KEYS = [k for k in warehouse_dbt_assets.keys if k.path[0] in (OPEN_SCHEMA, RESTRICTED_SCHEMA)]
@@ -199,8 +206,7 @@ def _docs_fingerprint() -> str:
 
     import duckdb
 
-    manifest = json.loads(DBT_PROJECT.manifest_path.read_text(encoding="utf-8"))
-    manifest.pop("metadata", None)
+    manifest = {k: v for k, v in _manifest().items() if k != "metadata"}
 
     def strip(obj):
         if isinstance(obj, dict):

@@ -84,13 +84,10 @@ dwellings as (
     select dwelling_key, min(_record_key) as house_key, count(*) as records_in_dwelling
     from keyed group by dwelling_key
 ),
-clustered as (
+placed as (
     select k.*, d.house_key, d.records_in_dwelling
     from keyed k
     join dwellings d on d.dwelling_key = k.dwelling_key
-),
-placed as (
-    select * from clustered
 ),
 house_point as (
     -- the dwelling's grid from any of its records' points (most frequent, then smallest)
