@@ -45,9 +45,10 @@ districts as (
     from {{ ref('int_grids_validated') }} group by district_name
 ),
 points as (
-    -- distinct positions (one per building): far fewer than records
+    -- distinct positions (one per building): far fewer than records. From the table, not from
+    -- h: a CTE read twice is materialised, and h is wide.
     select distinct lon, lat, cast(lon as varchar) || ',' || cast(lat as varchar) as point_id
-    from h where lon is not null and lat is not null
+    from {{ ref('int_house_records_latest') }} where lon is not null and lat is not null
 ),
 by_point as (
     {{ onegrid.place_points_on_grids('points', 'point_id', 'lon', 'lat') }}
@@ -84,32 +85,39 @@ dwellings as (
     select dwelling_key, min(_record_key) as house_key, count(*) as records_in_dwelling
     from keyed group by dwelling_key
 ),
-placed as (
-    select k.*, d.house_key, d.records_in_dwelling
+grid_votes as (
+    -- the records with a point, narrow: the three grid votes below read it, not the wide rows
+    select d.house_key, k.building_key, k.core_key, k.point_grid
     from keyed k
     join dwellings d on d.dwelling_key = k.dwelling_key
+    where k.point_grid is not null
 ),
 house_point as (
     -- the dwelling's grid from any of its records' points (most frequent, then smallest)
     select house_key, grid_code from (
         select house_key, point_grid as grid_code,
                row_number() over (partition by house_key order by count(*) desc, point_grid) as rk
-        from placed where point_grid is not null group by house_key, point_grid
+        from grid_votes group by house_key, point_grid
     ) x where rk = 1
 ),
 building_grid as (
     select building_key, grid_code from (
         select building_key, point_grid as grid_code,
                row_number() over (partition by building_key order by count(*) desc, point_grid) as rk
-        from placed where point_grid is not null group by building_key, point_grid
+        from grid_votes group by building_key, point_grid
     ) x where rk = 1
 ),
 core_grid as (
     select core_key, grid_code from (
         select core_key, point_grid as grid_code,
                row_number() over (partition by core_key order by count(*) desc, point_grid) as rk
-        from placed where point_grid is not null and core_key is not null group by core_key, point_grid
+        from grid_votes where core_key is not null group by core_key, point_grid
     ) x where rk = 1
+),
+placed as (
+    select k.*, d.house_key, d.records_in_dwelling
+    from keyed k
+    join dwellings d on d.dwelling_key = k.dwelling_key
 )
 select
     'housing' as source,
