@@ -438,11 +438,13 @@ def frame_open_tier_identifiers(con):
         parts = []
         for c in columns:
             q = '"' + c.replace('"', '""') + '"'
-            # cheap prefilter first: few values hold a run of 17 digits at all
+            # cheap prefilter first: few values hold a run of 17 digits at all. CASE, not AND:
+            # an aggregate's FILTER evaluated both sides for every row (xref_source_record on
+            # qianxinan: 3.5 s → 2.1 s for the table)
             parts.append(
-                f"count(*) FILTER (WHERE regexp_matches({q}, '[0-9]{{17}}') AND "
+                f"count(*) FILTER (WHERE CASE WHEN regexp_matches({q}, '[0-9]{{17}}') THEN "
                 f"len(list_filter(regexp_extract_all({q}, '{ID18_IN_TEXT}', 1), "
-                f"lambda x: {check})) > 0)")
+                f"lambda x: {check})) > 0 ELSE false END)")
             parts.append(f"count(*) FILTER (WHERE regexp_matches({q}, '{MOBILE_IN_TEXT}'))")
         counts = con.execute(f'SELECT {", ".join(parts)} FROM marts."{table}"').fetchone()
         for i, c in enumerate(columns):
