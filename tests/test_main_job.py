@@ -170,6 +170,13 @@ def test_sigkill_during_dbt_build_then_rerun_converges(first_run):
     assert "was interrupted earlier" in after
     # same project, same mart columns: the docs page stands, dbt docs is not run again
     assert "dbt docs unchanged" in after
+    # dbt kept its partial-parsing state in the data dir's target folder: no full re-parse
+    target = data / "warehouse" / "dbt_target"
+    dbt_log = "".join((target / name).read_text(errors="replace")
+                      for name in ("dbt.log.1", "dbt.log") if (target / name).exists())
+    parse_lines = [line for line in dbt_log.splitlines()
+                   if "partial parsing" in line.lower() and "with arguments" not in line]
+    assert parse_lines and "Unable to do partial parsing" not in parse_lines[-1], parse_lines[-3:]
     assert _contents(_snapshot(data)) == expected
     # Nothing a user delivered is modified, and nothing is written into the landing root.
     assert _tree_digest(landing) == landing_before
