@@ -67,7 +67,7 @@ def timed(cmd: list[str], env: dict, label: str, cwd: Path = ROOT) -> dict:
     peak_mb = rusage.ru_maxrss / 1024  # Linux: KiB
     tail = b"".join(out_chunks)[-1500:].decode(errors="replace")
     row = {"phase": label, "seconds": round(wall, 2), "peak_mb": round(peak_mb, 1),
-           "exit": code}
+           "exit": code, "when": time.strftime("%Y-%m-%dT%H:%M:%S")}
     print(f"  {label:<12} {wall:8.2f} s  {peak_mb:8.0f} MB  exit {code}", flush=True)
     if code != 0:
         row["tail"] = tail
@@ -200,7 +200,20 @@ def write_results(all_res: dict) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / "pipeline.json"
     merged = json.loads(path.read_text()) if path.exists() else {}
-    merged.update(all_res)
+    for name, res in all_res.items():
+        # a run of some phases keeps the scale's other phases from earlier runs (each row is
+        # its own measurement; rows carry the time they were taken)
+        old = merged.get(name)
+        if old and (old.get("profile"), old.get("factor")) == (res["profile"], res["factor"]):
+            ran = {r["phase"] for r in res["phases"]}
+            if "main_job" in ran:
+                ran.add("delta_1pct")  # a delta is measured against the main job before it
+            kept = [r for r in old["phases"] if r["phase"] not in ran]
+            res = {**res, "phases": kept + res["phases"]}
+            order = {p: i for i, p in enumerate(("generate",) + ALL_PHASES)}
+            res["phases"].sort(key=lambda r: order.get(r["phase"], len(order)))
+            res["summary"] = summarise(res)
+        merged[name] = res
     path.write_text(json.dumps(merged, indent=2, ensure_ascii=False))
     lines = ["# onegrid pipeline benchmark", "",
              "Whole processes on this machine (2 cores, 24 GB). Peak = max RSS of the process "
