@@ -20,7 +20,7 @@
     from that full delivery on is recomputed. The result equals a full rebuild.
 -#}
 {% macro current_state(relation, record_id='record_id', ending_changes=[], fallback_columns=[]) -%}
-with cs_input as (
+with cs_input as {{ onegrid.not_materialized() }} (
     {{ onegrid._current_state_window(relation) }}
 ),
 cs_versions as (
@@ -32,7 +32,8 @@ where not _is_ended
 {%- endmacro %}
 
 {% macro current_state_versions(relation, record_id='record_id', ending_changes=[], fallback_columns=[]) -%}
-with cs_input as (
+{#- a full refresh reads the window three times: scanning the source again beats storing it -#}
+with cs_input as {% if not is_incremental() %}{{ onegrid.not_materialized() }} {% endif %}(
     {%- if is_incremental() %}
     {{ onegrid._current_state_increment(relation, record_id) }}
     {%- else %}
