@@ -81,3 +81,13 @@ def truth_dir(landing: Path | None = None) -> Path:
 
 def duckdb_extension_dir() -> Path:
     return data_dir() / "duckdb_extensions"
+
+
+def dbt_executable() -> str:
+    """dbt of this environment even when its bin/ is not on PATH (e.g. `.venv/bin/python -m
+    pipelines.cli run`)."""
+    import shutil
+    import sys
+
+    beside = Path(sys.executable).parent / "dbt"
+    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")

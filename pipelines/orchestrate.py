@@ -66,7 +66,7 @@ def ensure_dbt_manifest() -> None:
         # target flag in its partial-parsing state, and without it every later dbt command of
         # the run would parse the whole project again (about 7 s on this machine).
         subprocess.run(
-            ["dbt", "parse", "--project-dir", str(project), "--profiles-dir", str(project),
+            [config.dbt_executable(), "parse", "--project-dir", str(project), "--profiles-dir", str(project),
              "--target", "dev", "--quiet"],
             check=True, cwd=project,
         )

@@ -87,3 +87,16 @@ def test_definitions_load_without_dbt_core_and_give_the_same_graph():
     assert full["dbt_core_loaded"] is True
     assert len(lean["assets"]) > 50
     assert lean["assets"] == full["assets"]
+
+
+def test_dbt_is_found_without_the_environment_on_path(monkeypatch):
+    """`.venv/bin/python -m pipelines.cli run` without an activated environment: the dbt
+    commands (the manifest re-parse in `onegrid run`, the warehouse and docs assets) use this
+    environment's dbt instead of failing with FileNotFoundError."""
+    from pipelines import config
+
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    exe = config.dbt_executable()
+    assert exe != "dbt"
+    out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "Core" in out.stdout, out.stdout + out.stderr

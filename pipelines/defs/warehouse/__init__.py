@@ -248,7 +248,7 @@ class OnegridDbtCliResource(DbtCliResource):
     before every run's first dbt command on this machine):
 
     - the dbt version is read from the installed dbt-core package, not by running
-      ``dbt --version`` (the executable is this environment's dbt, see ``_dbt_executable``);
+      ``dbt --version`` (the executable is this environment's dbt, see ``config.dbt_executable``);
     - no in-process dbt adapter is created: it serves only ``fetch_row_counts`` and
       ``fetch_column_metadata``, which onegrid does not use.
 
@@ -267,14 +267,8 @@ class OnegridDbtCliResource(DbtCliResource):
         return None
 
 
-def _dbt_executable() -> str:
-    """dbt of this environment even when its bin/ is not on PATH (e.g. `.venv/bin/python`)."""
-    beside = os.path.join(os.path.dirname(sys.executable), "dbt")
-    return beside if os.path.exists(beside) else (shutil.which("dbt") or "dbt")
-
-
 defs = dg.Definitions(
     assets=[warehouse_dbt_assets, dbt_docs],
     resources={"dbt": OnegridDbtCliResource(project_dir=DBT_PROJECT, profiles_dir=config.DBT_PROJECT_DIR,
-                                     dbt_executable=_dbt_executable())},
+                                     dbt_executable=config.dbt_executable())},
 )
