@@ -26,3 +26,27 @@ def test_asset_keys_groups_and_deps():
     assert any(n.startswith("unique_dim_grid_grid_code") for n in checks)
     assert a.op.pool == WAREHOUSE_POOL
     assert defs.resources and "dbt" in defs.resources
+
+
+def test_a_big_city_is_built_one_model_at_a_time(monkeypatch, tmp_path):
+    """Side by side, two entity-resolution models of a big city spill out of the one DuckDB
+    memory budget: from SERIAL_BUILD_PERSON_ROWS bronze person rows dbt runs one model at a
+    time, unless the operator set ONEGRID_DBT_THREADS."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipelines.defs import warehouse as wh
+
+    monkeypatch.setenv("ONEGRID_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("ONEGRID_DBT_THREADS", raising=False)
+    assert wh._dbt_thread_args() == []  # nothing ingested yet
+    for delivery, n in (("20260101", 3), ("20260102", 2)):
+        d = tmp_path / "bronze" / "household" / "persons" / f"delivery_id={delivery}"
+        d.mkdir(parents=True)
+        pq.write_table(pa.table({"record_id": [str(i) for i in range(n)]}), d / "part-0.parquet")
+    monkeypatch.setattr(wh, "SERIAL_BUILD_PERSON_ROWS", 6)
+    assert wh._dbt_thread_args() == []
+    monkeypatch.setattr(wh, "SERIAL_BUILD_PERSON_ROWS", 5)
+    assert wh._dbt_thread_args() == ["--threads", "1"]
+    monkeypatch.setenv("ONEGRID_DBT_THREADS", "2")
+    assert wh._dbt_thread_args() == []
