@@ -25,10 +25,12 @@ TABLES = [
     "intermediate.int_person_records_latest",
     "intermediate.int_incident_steps_summary",
     "intermediate.int_addresses_standardised",
+    "intermediate.int_person_records_prepared",
 ]
 # the incremental models and what reads them directly (kept small: the test budget is ~90 s)
 SELECT = ["+int_incident_steps_summary", "+int_person_records_latest", "+int_house_records_latest",
-          "+int_member_records_latest", "+int_org_records_latest", "+int_addresses_standardised"]
+          "+int_member_records_latest", "+int_org_records_latest", "+int_addresses_standardised",
+          "+int_person_records_prepared"]
 VARS: dict = {}
 
 
@@ -79,10 +81,16 @@ def test_incremental_equals_full_refresh(tmp_path):
             .with_columns(pl.lit("20260301").alias("_delivery_id")))
     (base / "delivery_id=20260301").mkdir()
     full.write_parquet(base / "delivery_id=20260301" / "part-0.parquet")
-    run_dbt(data, ["build", "-s", "+int_person_records_latest", "int_addresses_standardised"], VARS)
+    run_dbt(data, ["build", "-s", "+int_person_records_latest", "int_addresses_standardised",
+                   "int_person_records_prepared"], VARS)
     after_full = snapshot(data)
     ids = {r[0] for r in after_full["intermediate.int_person_records_latest"]}
     assert ids == {"P001", "P004"}   # absent from the latest full delivery: not current
+    prepared = after_full["intermediate.int_person_records_prepared"]
+    assert {(r[0], r[1]) for r in prepared if r[0] == "household"} == {("household", "P001"),
+                                                                          ("household", "P004")}
+    run_dbt(data, ["build", "-s", "int_person_records_prepared", "--full-refresh"], VARS)
+    assert snapshot(data)["intermediate.int_person_records_prepared"] == prepared
 
     # texts no current record uses are gone, as in a full rebuild; texts standardised against
     # other base-map names are standardised again
@@ -102,3 +110,16 @@ def test_incremental_equals_full_refresh(tmp_path):
     rebuilt = snapshot(data)["intermediate.int_addresses_standardised"]
     assert again == rebuilt
     assert "无人路1号" not in {r[0] for r in again}
+
+    # person records prepared against other base-map names are all prepared again
+    con = duckdb.connect(str(data / "warehouse" / "onegrid.duckdb"))
+    try:
+        con.execute("update intermediate.int_person_records_prepared set _inputs_hash = 'old', "
+                    "live_key = 'stale' where source_record_id = 'P001'")
+    finally:
+        con.close()
+    run_dbt(data, ["build", "-s", "int_person_records_prepared"], VARS)
+    again = snapshot(data)["intermediate.int_person_records_prepared"]
+    assert "stale" not in {str(v) for r in again for v in r}
+    run_dbt(data, ["build", "-s", "int_person_records_prepared", "--full-refresh"], VARS)
+    assert again == snapshot(data)["intermediate.int_person_records_prepared"]

@@ -8,6 +8,13 @@
   address_std_reset(): pre_hook; empties the model when the base map's names changed since its
     rows were standardised.
   address_std_prune(): post_hook; deletes the texts no current record uses any more.
+
+  Incremental preparation of person records (int_person_records_prepared):
+  person_prep_inputs_hash(): one row, one column (inputs_hash): the base map's names and the
+    county name → code pairs, the only inputs of a prepared row besides its record (and the
+    standardised addresses, which depend on the same names).
+  person_prep_reset(): pre_hook; empties the model when those inputs changed.
+  person_prep_prune(): post_hook; deletes the rows of records that are no longer current.
 -#}
 {% macro address_texts() -%}
     select live_address as address_raw from {{ ref('int_person_records_base') }}
@@ -45,6 +52,35 @@ select 1
 delete from {{ this }}
 where address_raw not in (select address_raw from ({{ onegrid.address_texts() }}) t
                           where address_raw is not null)
+{%- else -%}
+select 1
+{%- endif -%}
+{%- endmacro %}
+
+{% macro person_prep_inputs_hash() -%}
+    select md5({{ dbt.concat(["(" ~ onegrid.base_map_names_hash() ~ ")", "'|'",
+                              dbt.listagg("n", "'|'", "order by n")]) }}) as inputs_hash
+    from (
+        select distinct {{ dbt.concat(["district_name", "':'", "district_code"]) }} as n
+        from {{ ref('int_grids_validated') }}
+        where district_name is not null and district_code is not null
+    ) codes
+{%- endmacro %}
+
+{% macro person_prep_reset() -%}
+{%- if is_incremental() -%}
+delete from {{ this }}
+where exists (select 1 from {{ this }}
+              where _inputs_hash is distinct from ({{ onegrid.person_prep_inputs_hash() }}))
+{%- else -%}
+select 1
+{%- endif -%}
+{%- endmacro %}
+
+{% macro person_prep_prune() -%}
+{%- if is_incremental() -%}
+delete from {{ this }}
+where _record_key not in (select _record_key from {{ ref('int_person_records_base') }})
 {%- else -%}
 select 1
 {%- endif -%}

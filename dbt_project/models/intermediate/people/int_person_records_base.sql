@@ -7,6 +7,7 @@ select
     'household' as source,
     record_id as source_record_id,
     _record_key,
+    _delivery_id,
     id_number, id_status, id_hash,
     name, gender, birth_date, ethnicity,
     household_key, relation, residency_status, phone,
@@ -15,7 +16,7 @@ select
 from {{ ref('int_person_records_latest') }}
 union all
 select
-    'party', record_id, _record_key,
+    'party', record_id, _record_key, _delivery_id,
     id_number, id_status, id_hash,
     name, gender, birth_date, ethnicity,
     null, null, null, phone,

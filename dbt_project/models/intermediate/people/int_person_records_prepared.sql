@@ -9,12 +9,33 @@
 --                  addresses outside the city): the only form downstream models compare
 -- Only the columns the resolution models read are kept (the raw texts are not: writing them
 -- cost more than everything else in this model).
+-- Incremental: a row depends only on its record, the standardised addresses and the base map's
+-- county names, so a build prepares only the records of deliveries newer than the stored rows
+-- of their source (_delivery_id: the delivery of the record's current version). Rows prepared
+-- against other base-map names are deleted first (pre_hook), rows of records that are no longer
+-- current afterwards (post_hook): the table always equals a full rebuild
+-- (tests/test_dbt_incremental.py).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='_record_key',
+    on_schema_change='fail',
+    pre_hook="{{ onegrid.person_prep_reset() }}",
+    post_hook="{{ onegrid.person_prep_prune() }}"
+) }}
 with raw as (
-    select * from {{ ref('int_person_records_base') }}
+    select * from {{ ref('int_person_records_base') }} r
+    {%- if is_incremental() %}
+    where r._delivery_id > coalesce(
+        (select max(t._delivery_id) from {{ this }} t where t.source = r.source), '')
+    {%- endif %}
 ),
 districts as (
     select district_name, min(district_code) as district_code
     from {{ ref('int_grids_validated') }} group by district_name
+),
+inputs_hash as (
+    {{ onegrid.person_prep_inputs_hash() }}
 )
 select
     r.source,
@@ -48,7 +69,9 @@ select
     -- one look as if they shared it.
     a.std_h as live_h,
     ra.std_h as reg_h,
-    case when r.household_key is not null then hash(r.household_key) end as household_h
+    case when r.household_key is not null then hash(r.household_key) end as household_h,
+    r._delivery_id,
+    (select inputs_hash from inputs_hash) as _inputs_hash
 from raw r
 left join {{ ref('int_addresses_standardised') }} a on a.address_raw = r.live_address
 left join districts dn on dn.district_name = a.prefix_district
