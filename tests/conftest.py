@@ -11,6 +11,24 @@ os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 
 
+def pytest_sessionstart(session):
+    """Parse the dbt project again when a model changed since its manifest was prepared, as
+    `onegrid run` does: the Dagster definitions are built from that manifest, and a stale one
+    fails every dbt test with a KeyError on the new model."""
+    import tempfile
+
+    from pipelines.orchestrate import ensure_dbt_manifest
+
+    saved = os.environ.get("ONEGRID_DATA_DIR")
+    with tempfile.TemporaryDirectory() as scratch:
+        os.environ["ONEGRID_DATA_DIR"] = saved or scratch  # the profile needs one to parse
+        try:
+            ensure_dbt_manifest()
+        finally:
+            if saved is None:
+                del os.environ["ONEGRID_DATA_DIR"]
+
+
 @pytest.fixture
 def onegrid_env(tmp_path, monkeypatch):
     """Point onegrid at a fresh data dir and landing root under tmp_path."""
