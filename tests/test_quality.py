@@ -186,3 +186,36 @@ def test_open_tier_identifiers_blocks_a_leak(onegrid_env):
                       "open_tier_identifiers.no_mobile_numbers": 1}
     leaks = _leaks(json.dumps(out, ensure_ascii=False)) + json.dumps(out).count("13912345678")
     assert leaks == 0
+
+
+def test_open_tier_identifiers_counts_rows_whichever_way_a_column_is_scanned(onegrid_env,
+                                                                           monkeypatch):
+    """Columns whose values repeat are tested once per distinct value and weighted by their
+    rows; the counts are the same as testing every row."""
+    import duckdb
+
+    from pipelines.quality import engine
+
+    build_sample_warehouse(config.warehouse_path())
+    con = duckdb.connect(str(config.warehouse_path()))
+    houses = con.execute("SELECT count(*) FROM marts.dim_house").fetchone()[0]
+    # one leaking value in every row of a low-cardinality column, one in a single row
+    con.execute("UPDATE marts.dim_house SET use = '住宅 联系13912345678'")
+    con.execute("UPDATE marts.dim_grid SET grid_type = grid_type || ' ' || ? "
+                "WHERE grid_code = (SELECT min(grid_code) FROM marts.dim_grid)",
+                [synthetic_id(5)])
+    con.close()
+    frames = []
+    for ratio in (-1.0, 1.0, engine.OPEN_TIER_DISTINCT_RATIO):  # every row, distinct, mixed
+        monkeypatch.setattr(engine, "OPEN_TIER_DISTINCT_RATIO", ratio)
+        con = engine.connect_warehouse()
+        df, _ = engine.frame_open_tier_identifiers(con)
+        con.close()
+        frames.append(df.set_index(["table_name", "column_name"]))
+    assert houses > 1
+    for df in frames:
+        assert df.loc[("dim_house", "use"), "mobile_values"] == houses
+        assert df.loc[("dim_grid", "grid_type"), "id_number_values"] == 1
+        assert int(df["id_number_values"].sum()) == 1
+        assert int(df["mobile_values"].sum()) == houses
+        assert df.equals(frames[0])

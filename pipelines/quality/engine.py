@@ -417,9 +417,29 @@ ID18_IN_TEXT = r"(?:^|[^0-9A-Za-z])([0-9]{17}[0-9Xx])(?:[^0-9A-Za-z]|$)"
 MOBILE_IN_TEXT = r"(^|[^0-9A-Za-z])1[3-9][0-9]{9}([^0-9A-Za-z]|$)"
 
 
+# A column whose first rows repeat their values this much (distinct / rows) is tested once per
+# distinct value, weighted by its rows (codes, categories, grid codes); others once per row.
+OPEN_TIER_DISTINCT_RATIO = 0.2
+OPEN_TIER_SAMPLE_ROWS = 20_000
+
+
+def _open_tier_flag(value: str) -> str:
+    """SQL: 0 clean, 1 holds an identity number (18 characters, right GB 11643 check character),
+    2 holds a mobile number standing alone, 3 both. One cheap test first: both kinds hold a run
+    of 11 digits and most values hold none; only those that do get the precise tests. CASE, not
+    AND: an aggregate's FILTER evaluates both sides of an AND for every row."""
+    check = _id_check_sql("x")
+    return (f"CASE WHEN regexp_matches({value}, '[0-9]{{11}}') THEN "
+            f"(CASE WHEN NOT regexp_matches({value}, '[0-9]{{17}}') THEN 0 "
+            f"WHEN len(list_filter(regexp_extract_all({value}, '{ID18_IN_TEXT}', 1), "
+            f"lambda x: {check})) > 0 THEN 1 ELSE 0 END) + "
+            f"(CASE WHEN regexp_matches({value}, '{MOBILE_IN_TEXT}') THEN 2 ELSE 0 END) "
+            f"ELSE 0 END")
+
+
 def frame_open_tier_identifiers(con):
-    """One row per text column of every open mart: values holding an identity number (18
-    characters, right GB 11643 check character) or a mobile number standing alone."""
+    """One row per text column of every open mart: how many values hold an identity number or
+    a mobile number standing alone."""
     import pandas as pd
 
     cols = con.execute(
@@ -433,28 +453,35 @@ def frame_open_tier_identifiers(con):
     for t, c in cols:
         by_table.setdefault(t, []).append(c)
     rows = []
-    check = _id_check_sql("x")
     for table, columns in by_table.items():
-        flags, parts = [], []
+        quoted = ['"' + c.replace('"', '""') + '"' for c in columns]
+        source = f'marts."{table}"'
+        # which columns repeat their values: judged on the first rows (only the speed of the
+        # test depends on it, never its result)
+        sample = con.execute(
+            f"SELECT count(*), {', '.join(f'count(DISTINCT {q})' for q in quoted)} "
+            f"FROM (SELECT * FROM {source} LIMIT {OPEN_TIER_SAMPLE_ROWS})").fetchone()
+        repeating = {i for i in range(len(columns))
+                     if sample[0] and sample[i + 1] <= OPEN_TIER_DISTINCT_RATIO * sample[0]}
+        counts: dict[int, tuple[int, int]] = {}
+        per_row = [i for i in range(len(columns)) if i not in repeating]
+        if per_row:
+            flags = ", ".join(f"{_open_tier_flag(quoted[i])} AS f{i}" for i in per_row)
+            parts = ", ".join(f"count(*) FILTER (WHERE f{i} IN (1, 3)), "
+                              f"count(*) FILTER (WHERE f{i} >= 2)" for i in per_row)
+            got = con.execute(f"SELECT {parts} FROM (SELECT {flags} FROM {source})").fetchone()
+            for k, i in enumerate(per_row):
+                counts[i] = (got[2 * k], got[2 * k + 1])
+        for i in sorted(repeating):
+            got = con.execute(
+                f"SELECT coalesce(sum(n) FILTER (WHERE f IN (1, 3)), 0), "
+                f"coalesce(sum(n) FILTER (WHERE f >= 2), 0) "
+                f"FROM (SELECT {_open_tier_flag('v')} AS f, n "
+                f"FROM (SELECT {quoted[i]} AS v, count(*) AS n FROM {source} GROUP BY 1))"
+            ).fetchone()
+            counts[i] = (int(got[0]), int(got[1]))
         for i, c in enumerate(columns):
-            q = '"' + c.replace('"', '""') + '"'
-            # One cheap test per value first: both an identity number and a mobile number hold
-            # a run of 11 digits, and most values hold none; only those that do get the two
-            # precise tests (1: identity number with its check character, 2: mobile number).
-            # CASE, not AND: an aggregate's FILTER evaluates both sides of an AND for every row.
-            flags.append(
-                f"CASE WHEN regexp_matches({q}, '[0-9]{{11}}') THEN "
-                f"(CASE WHEN NOT regexp_matches({q}, '[0-9]{{17}}') THEN 0 "
-                f"WHEN len(list_filter(regexp_extract_all({q}, '{ID18_IN_TEXT}', 1), "
-                f"lambda x: {check})) > 0 THEN 1 ELSE 0 END) + "
-                f"(CASE WHEN regexp_matches({q}, '{MOBILE_IN_TEXT}') THEN 2 ELSE 0 END) "
-                f"ELSE 0 END AS f{i}")
-            parts.append(f"count(*) FILTER (WHERE f{i} IN (1, 3))")
-            parts.append(f"count(*) FILTER (WHERE f{i} >= 2)")
-        counts = con.execute(f'SELECT {", ".join(parts)} FROM (SELECT {", ".join(flags)} '
-                             f'FROM marts."{table}")').fetchone()
-        for i, c in enumerate(columns):
-            ids, phones = counts[2 * i], counts[2 * i + 1]
+            ids, phones = counts[i]
             rows.append({"table_name": table, "column_name": c, "id_number_values": ids,
                          "mobile_values": phones, "no_id_numbers": ids == 0,
                          "no_mobiles": phones == 0})
