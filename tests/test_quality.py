@@ -219,3 +219,34 @@ def test_open_tier_identifiers_counts_rows_whichever_way_a_column_is_scanned(one
         assert int(df["id_number_values"].sum()) == 1
         assert int(df["mobile_values"].sum()) == houses
         assert df.equals(frames[0])
+
+
+def test_prefetched_batches_give_the_same_outcomes(onegrid_env, monkeypatch):
+    """Warehouse batches computed ahead in the background thread are the batches the checks
+    would compute themselves: each is computed once, and the outcomes are the same."""
+    import threading
+
+    from pipelines.quality import engine
+
+    build_sample_warehouse(config.warehouse_path())
+    suites = [s for s in load_suites() if engine._prefetchable(s)]
+    assert len(suites) >= 8
+
+    def strip(outcome):
+        return {k: v for k, v in outcome.items() if k != "seconds"}
+
+    inline = [strip(run_suite(s)) for s in suites]
+
+    computed: list[tuple[str, str]] = []
+    real = engine._warehouse_frame
+
+    def counted(suite, params, con):
+        computed.append((suite.name, threading.current_thread().name))
+        return real(suite, params, con)
+
+    monkeypatch.setattr(engine, "_warehouse_frame", counted)
+    out = run_checks("prefetch-test", suites=suites, write_reports=False)
+    names = [name for name, _ in computed]
+    assert sorted(names) == sorted(s.name for s in suites)  # each batch once
+    assert any(thread == "gx-batches" for _, thread in computed)
+    assert {o["check"]: strip(o) for o in out["checks"]} == {o["check"]: o for o in inline}

@@ -552,7 +552,100 @@ def frame_change_table_rows(con):
 
 
 # --- running ----------------------------------------------------------------------------
-def run_suite(suite: Suite, params: dict | None = None, con=None) -> dict:
+def _warehouse_frame(suite: Suite, params: dict, con):
+    """The batch (pandas frame) and note of a suite that reads the warehouse."""
+    meta = suite.meta
+    if meta.get("batch", "warehouse") == "warehouse":
+        return con.execute(render_query(meta["query"], params)).df(), None
+    if meta["name"] == "change_grid_residents":
+        return frame_change_grid_residents(con)
+    if meta["name"] == "open_tier_identifiers":
+        return frame_open_tier_identifiers(con)
+    return frame_change_table_rows(con)
+
+
+def _prefetchable(suite: Suite) -> bool:
+    # the warehouse alone decides these batches (the change suites also read the current
+    # snapshot, which publishing moves)
+    return (suite.meta.get("batch", "warehouse") == "warehouse"
+            or suite.meta.get("name") == "open_tier_identifiers")
+
+
+def _batch_key(suite: Suite, params: dict) -> str:
+    query = suite.meta.get("query")
+    return suite.name + "\n" + (render_query(query, params) if query else "")
+
+
+_PREFETCH_LOCK = threading.Lock()
+_PREFETCH: dict = {"run": None, "futures": {}}
+
+
+def prefetch_warehouse_batches(run_id: str, suites: list[Suite],
+                               params: dict | None = None) -> None:
+    """Compute the batches of these warehouse suites ahead, one after another in a background
+    thread, once per run (later calls for the same run do nothing).
+
+    A check spends its time in two parts: the batch's SQL, which DuckDB runs in its own
+    threads, and the GX validation, which is Python and holds one core. Run one after the other
+    they leave a core idle half the time; so the next suites' SQL runs while a suite
+    validates. ``run_suite`` takes a prefetched batch when it is there (waiting for it when it
+    is being computed) and computes the batch itself when it is not; either way the batch is
+    the same query on the same finished warehouse (the checks run after the dbt build)."""
+    from concurrent.futures import Future
+
+    params = params if params is not None else default_params()
+    todo = [s for s in suites if _prefetchable(s)]
+    with _PREFETCH_LOCK:
+        if _PREFETCH["run"] == run_id:
+            return
+        futures = {_batch_key(s, params): Future() for s in todo}
+        _PREFETCH.update(run=run_id, futures=futures)
+    if not todo or not config.warehouse_path().exists():
+        return
+
+    def work() -> None:
+        con = None
+        try:
+            con = connect_warehouse()
+            for i, s in enumerate(todo):
+                fut = futures[_batch_key(s, params)]
+                if not fut.set_running_or_notify_cancel():
+                    continue  # its check came first and computed the batch itself
+                try:
+                    batch = _warehouse_frame(s, params, con)
+                    if i == len(todo) - 1:
+                        con.close()  # before the last check goes on to anything that writes
+                        con = None
+                except Exception as exc:  # noqa: BLE001 - the check reports it
+                    fut.set_exception(exc)
+                    continue
+                fut.set_result(batch)
+        except Exception as exc:  # noqa: BLE001 - no connection: every check computes its own
+            for fut in futures.values():
+                if not fut.cancel() and not fut.done():
+                    fut.set_exception(exc)
+        finally:
+            if con is not None:
+                con.close()
+
+    threading.Thread(target=work, name="gx-batches", daemon=True).start()
+
+
+def _take_prefetched(run_id: str | None, suite: Suite, params: dict):
+    """The prefetched (batch, note) of this suite in this run, or None."""
+    if run_id is None:
+        return None
+    with _PREFETCH_LOCK:
+        if _PREFETCH["run"] != run_id:
+            return None
+        fut = _PREFETCH["futures"].pop(_batch_key(suite, params), None)
+    if fut is None or fut.cancel():  # not prefetched, or not started yet: compute it here
+        return None
+    return fut.result()
+
+
+def run_suite(suite: Suite, params: dict | None = None, con=None,
+              run_id: str | None = None) -> dict:
     """Run one suite; returns its outcome (counts only, JSON-serialisable)."""
     started = time.perf_counter()
     meta = suite.meta
@@ -569,18 +662,14 @@ def run_suite(suite: Suite, params: dict | None = None, con=None) -> dict:
         df, note = None, None
         if kind == "warehouse" or meta.get("name") in ("change_grid_residents", "change_table_rows",
                                                         "open_tier_identifiers"):
-            if con is None:
-                if not config.warehouse_path().exists():
-                    raise FileNotFoundError("warehouse not built")
-                con = own_con = connect_warehouse()
-            if kind == "warehouse":
-                df = con.execute(render_query(meta["query"], params)).df()
-            elif meta["name"] == "change_grid_residents":
-                df, note = frame_change_grid_residents(con)
-            elif meta["name"] == "open_tier_identifiers":
-                df, note = frame_open_tier_identifiers(con)
-            else:
-                df, note = frame_change_table_rows(con)
+            batch = _take_prefetched(run_id, suite, params)
+            if batch is None:
+                if con is None:
+                    if not config.warehouse_path().exists():
+                        raise FileNotFoundError("warehouse not built")
+                    con = own_con = connect_warehouse()
+                batch = _warehouse_frame(suite, params, con)
+            df, note = batch
         elif kind == "bronze":
             import duckdb
             import polars as pl
@@ -685,10 +774,11 @@ def run_checks(run_id: str | None = None, suites: list[Suite] | None = None,
     run_id = run_id or f"local-{uuid.uuid4().hex[:12]}"
     suites = suites if suites is not None else load_suites()
     params = default_params()
+    prefetch_warehouse_batches(run_id, suites, params)
     con = connect_warehouse() if config.warehouse_path().exists() else None
     try:
         for s in suites:
-            save_outcome(run_id, run_suite(s, params, con))
+            save_outcome(run_id, run_suite(s, params, con, run_id=run_id))
     finally:
         if con is not None:
             con.close()

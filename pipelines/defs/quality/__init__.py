@@ -17,7 +17,14 @@ its report. The engine lives in ``pipelines.quality`` and runs without Dagster.
 import dagster as dg
 
 from pipelines import config
-from pipelines.quality.engine import BRONZE_AUDIT_KEY, Suite, load_suites, run_suite, save_outcome
+from pipelines.quality.engine import (
+    BRONZE_AUDIT_KEY,
+    Suite,
+    load_suites,
+    prefetch_warehouse_batches,
+    run_suite,
+    save_outcome,
+)
 
 BRONZE_AUDIT = dg.AssetKey(list(BRONZE_AUDIT_KEY))
 
@@ -77,8 +84,11 @@ def build_check(suite: Suite) -> dg.AssetChecksDefinition:
     def _check(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
         from pipelines.quality.reports import write_reports
 
-        outcome = run_suite(suite)
         run_id = context.op_execution_context.run.run_id
+        if suite.meta.get("batch", "warehouse") == "warehouse":
+            # the warehouse suites of this run compute their batches ahead, in order
+            prefetch_warehouse_batches(run_id, _warehouse_suites_in(context.op_execution_context.job_def))
+        outcome = run_suite(suite, run_id=run_id)
         save_outcome(run_id, outcome)
         try:
             write_reports(run_id)
@@ -95,7 +105,16 @@ def build_check(suite: Suite) -> dg.AssetChecksDefinition:
     return _check
 
 
+def _warehouse_suites_in(job_def: dg.JobDefinition) -> list[Suite]:
+    """The suites whose checks this job (or this subset of it) runs, in the job's topological
+    order of their check ops (the order the in-process executor follows)."""
+    rank = {node.name: i for i, node in enumerate(job_def.graph.nodes_in_topological_order)}
+    mine = [(rank[_CHECK_OP[s.name]], s) for s in SUITES if _CHECK_OP[s.name] in rank]
+    return [s for _, s in sorted(mine, key=lambda x: x[0])]
+
+
 SUITES = load_suites()
 checks = [build_check(s) for s in SUITES]
+_CHECK_OP = {s.name: c.node_def.name for s, c in zip(SUITES, checks)}
 
 defs = dg.Definitions(assets=[bronze_audit], asset_checks=checks)
