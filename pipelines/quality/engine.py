@@ -595,11 +595,12 @@ def prefetch_warehouse_batches(run_id: str, suites: list[Suite],
 
     params = params if params is not None else default_params()
     todo = [s for s in suites if _prefetchable(s)]
+    jobs = [(s, Future()) for s in todo]
     with _PREFETCH_LOCK:
         if _PREFETCH["run"] == run_id:
             return
-        futures = {_batch_key(s, params): Future() for s in todo}
-        _PREFETCH.update(run=run_id, futures=futures)
+        # the checks take (pop) their futures from this dict; the worker keeps its own list
+        _PREFETCH.update(run=run_id, futures={_batch_key(s, params): f for s, f in jobs})
     if not todo or not config.warehouse_path().exists():
         return
 
@@ -607,13 +608,12 @@ def prefetch_warehouse_batches(run_id: str, suites: list[Suite],
         con = None
         try:
             con = connect_warehouse()
-            for i, s in enumerate(todo):
-                fut = futures[_batch_key(s, params)]
+            for i, (s, fut) in enumerate(jobs):
                 if not fut.set_running_or_notify_cancel():
                     continue  # its check came first and computed the batch itself
                 try:
                     batch = _warehouse_frame(s, params, con)
-                    if i == len(todo) - 1:
+                    if i == len(jobs) - 1:
                         con.close()  # before the last check goes on to anything that writes
                         con = None
                 except Exception as exc:  # noqa: BLE001 - the check reports it
@@ -621,7 +621,7 @@ def prefetch_warehouse_batches(run_id: str, suites: list[Suite],
                     continue
                 fut.set_result(batch)
         except Exception as exc:  # noqa: BLE001 - no connection: every check computes its own
-            for fut in futures.values():
+            for _, fut in jobs:
                 if not fut.cancel() and not fut.done():
                     fut.set_exception(exc)
         finally:
