@@ -77,6 +77,20 @@ class Suite:
     def description(self) -> str:
         return self.meta.get("description", "")
 
+    @property
+    def batch(self) -> str:
+        """Where the batch comes from: "warehouse" (the suite's query), "bronze", or the name
+        of a frame built in code (row accounting, freshness, the change suites, open tier)."""
+        return self.meta.get("batch", "warehouse")
+
+    @property
+    def reads_warehouse(self) -> bool:
+        return self.batch == "warehouse" or self.meta.get("name") in WAREHOUSE_FRAMES
+
+
+# suites whose frame is built in code from the warehouse
+WAREHOUSE_FRAMES = ("change_grid_residents", "change_table_rows", "open_tier_identifiers")
+
 
 def load_suites(directory: Path | None = None) -> list[Suite]:
     directory = directory or config.EXPECTATIONS_DIR
@@ -555,7 +569,7 @@ def frame_change_table_rows(con):
 def _warehouse_frame(suite: Suite, params: dict, con):
     """The batch (pandas frame) and note of a suite that reads the warehouse."""
     meta = suite.meta
-    if meta.get("batch", "warehouse") == "warehouse":
+    if suite.batch == "warehouse":
         return con.execute(render_query(meta["query"], params)).df(), None
     if meta["name"] == "change_grid_residents":
         return frame_change_grid_residents(con)
@@ -567,8 +581,7 @@ def _warehouse_frame(suite: Suite, params: dict, con):
 def _prefetchable(suite: Suite) -> bool:
     # the warehouse alone decides these batches (the change suites also read the current
     # snapshot, which publishing moves)
-    return (suite.meta.get("batch", "warehouse") == "warehouse"
-            or suite.meta.get("name") == "open_tier_identifiers")
+    return suite.batch == "warehouse" or suite.meta.get("name") == "open_tier_identifiers"
 
 
 def _batch_key(suite: Suite, params: dict) -> str:
@@ -658,10 +671,9 @@ def run_suite(suite: Suite, params: dict | None = None, con=None,
     own_con = None
     try:
         params = params if params is not None else default_params()
-        kind = meta.get("batch", "warehouse")
+        kind = suite.batch
         df, note = None, None
-        if kind == "warehouse" or meta.get("name") in ("change_grid_residents", "change_table_rows",
-                                                        "open_tier_identifiers"):
+        if suite.reads_warehouse:
             batch = _take_prefetched(run_id, suite, params)
             if batch is None:
                 if con is None:

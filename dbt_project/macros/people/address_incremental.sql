@@ -39,22 +39,14 @@
 {%- endmacro %}
 
 {% macro address_std_reset() -%}
-{%- if is_incremental() -%}
-delete from {{ this }}
-where base_map_names is distinct from ({{ onegrid.base_map_names_hash() }})
-{%- else -%}
-select 1
-{%- endif -%}
+{{ onegrid.delete_if_incremental(
+    "base_map_names is distinct from (" ~ onegrid.base_map_names_hash() ~ ")") }}
 {%- endmacro %}
 
 {% macro address_std_prune() -%}
-{%- if is_incremental() -%}
-delete from {{ this }}
-where address_raw not in (select address_raw from ({{ onegrid.address_texts() }}) t
-                          where address_raw is not null)
-{%- else -%}
-select 1
-{%- endif -%}
+{{ onegrid.delete_if_incremental(
+    "address_raw not in (select address_raw from (" ~ onegrid.address_texts() ~ ") t
+                          where address_raw is not null)") }}
 {%- endmacro %}
 
 {% macro person_prep_inputs_hash() -%}
@@ -68,19 +60,21 @@ select 1
 {%- endmacro %}
 
 {% macro person_prep_reset() -%}
-{%- if is_incremental() -%}
-delete from {{ this }}
-where exists (select 1 from {{ this }}
-              where _inputs_hash is distinct from ({{ onegrid.person_prep_inputs_hash() }}))
-{%- else -%}
-select 1
-{%- endif -%}
+{{ onegrid.delete_if_incremental(
+    "exists (select 1 from " ~ this ~ " where _inputs_hash is distinct from ("
+    ~ onegrid.person_prep_inputs_hash() ~ "))") }}
 {%- endmacro %}
 
 {% macro person_prep_prune() -%}
+{{ onegrid.delete_if_incremental(
+    "_record_key not in (select _record_key from " ~ ref('int_person_records_base') ~ ")") }}
+{%- endmacro %}
+
+{#- A hook's `delete from this where <condition>` on an incremental build; a no-op statement on a
+    full build (the table is created afterwards). -#}
+{% macro delete_if_incremental(condition) -%}
 {%- if is_incremental() -%}
-delete from {{ this }}
-where _record_key not in (select _record_key from {{ ref('int_person_records_base') }})
+delete from {{ this }} where {{ condition }}
 {%- else -%}
 select 1
 {%- endif -%}

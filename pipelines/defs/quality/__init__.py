@@ -85,7 +85,7 @@ def build_check(suite: Suite) -> dg.AssetChecksDefinition:
         from pipelines.quality.reports import write_reports
 
         run_id = context.op_execution_context.run.run_id
-        if suite.meta.get("batch", "warehouse") == "warehouse":
+        if suite.batch == "warehouse":
             # the warehouse suites of this run compute their batches ahead, in order
             prefetch_warehouse_batches(run_id, _warehouse_suites_in(context.op_execution_context.job_def))
         outcome = run_suite(suite, run_id=run_id)

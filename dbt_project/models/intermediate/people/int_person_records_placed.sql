@@ -2,7 +2,7 @@
 -- given the outcome of the identity-number stage (int_person_id_clusters): the input of the
 -- probabilistic stage in int_person_records_resolved, which reads it several times (as a table
 -- each read is a column scan; as a CTE of that model DuckDB copied all of it on every read:
--- 7 to 10 s a read at 10M residents).
+-- 6 to 11 s a read at 10M residents).
 -- house_key: the dwelling whose standardised address key (live_key) and county equal those of the
 -- 现住址 / 居住地址. A 现住址 without a county prefix takes the key's dwelling when the key names one
 -- dwelling in the city; when it names dwellings in several counties (the same road, number and
