@@ -198,6 +198,16 @@ def test_marts_contracts_enforced_and_documented(built):
             assert CJK.search(col.get("description") or ""), (n["name"], col["name"])
 
 
+def test_docs_generate_reads_the_warehouse_beside_other_readers(built, con):
+    """`dbt docs generate` opens the warehouse read-only (plugins/onegrid_duckdb.py), so it runs
+    while another process reads it: the main job generates the docs beside the quality checks.
+    (`con` holds a read-only connection in this process; a read-write open would be refused.)"""
+    assert con.execute("select count(*) from marts.dim_grid").fetchone()[0] > 0
+    run_dbt(built, ["docs", "generate", "--select", "path:models/marts"])
+    catalog = json.loads((built / "dbt_target" / "catalog.json").read_text())
+    assert "model.onegrid.dim_grid" in catalog["nodes"]
+
+
 def test_schemas_are_exact(con):
     schemas = {r[0] for r in con.execute(
         "select distinct table_schema from information_schema.tables").fetchall()}

@@ -90,6 +90,8 @@ def test_main_job_generates_builds_and_publishes(first_run):
     assert (data / "reports" / "index.html").exists()
     docs = (data / "docs" / "index.html").read_text()
     assert "mart_city_summary" in docs and "<script src=\"http" not in docs
+    # `onegrid run` (in-process executor) generates the page while the quality checks run
+    assert "generated beside the quality checks" in log
     summary = pq.read_table(snap / "mart_city_summary.parquet").to_pylist()
     city = [r for r in summary if r["level"] == "city"]
     assert len(city) == 1 and city[0]["residents"] > 0 and city[0]["grids"] > 0
