@@ -221,17 +221,26 @@ def dbt_docs(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> dg.Mater
                                           "bytes": out.stat().st_size, "regenerated": regenerated})
 
 
-def _write_docs(dbt: DbtCliResource) -> tuple[Path, bool]:
+def _write_docs(dbt: DbtCliResource, background: bool = False) -> tuple[Path, bool]:
     """``dbt docs generate`` into ``docs/index.html`` unless the page's fingerprint still holds;
-    returns the page and whether it was generated."""
+    returns the page and whether it was generated. In the ``background`` the dbt process runs
+    at a lower CPU priority (nice 10): it uses the cores the quality checks leave idle and
+    takes little from them (qianxinan, at normal priority: checks 7.1 → 8.2 s beside it)."""
     out = config.data_dir() / "docs" / "index.html"
     stamp = out.with_name("index.fingerprint")
     fingerprint = _docs_fingerprint()
     if out.exists() and stamp.exists() and stamp.read_text(encoding="utf-8") == fingerprint:
         return out, False
     target = _dbt_target()
-    dbt.cli(["docs", "generate", "--static", "--select", "path:models/marts"],
-            target_path=target, raise_on_error=True).wait()
+    invocation = dbt.cli(["docs", "generate", "--static", "--select", "path:models/marts"],
+                         target_path=target, raise_on_error=True)
+    if background and hasattr(os, "setpriority"):
+        # right after the start, before DuckDB makes its threads (which inherit the value)
+        try:
+            os.setpriority(os.PRIO_PROCESS, invocation.process.pid, 10)
+        except OSError:
+            pass
+    invocation.wait()
     page = target / "static_index.html"
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".html.tmp")
@@ -260,7 +269,7 @@ def _start_docs_ahead(context: dg.AssetExecutionContext, dbt: DbtCliResource) ->
 
     def work() -> None:
         try:
-            future.set_result(_write_docs(dbt))
+            future.set_result(_write_docs(dbt, background=True))
         except BaseException as exc:  # reported by the docs step
             future.set_exception(exc)
 
