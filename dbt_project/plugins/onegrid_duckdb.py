@@ -22,7 +22,7 @@ from dbt.adapters.duckdb.plugins import BasePlugin
 def docs_generate(argv: list[str]) -> bool:
     """Whether this dbt process runs ``dbt docs generate`` (global flags, with their values,
     may come first)."""
-    args = list(argv[1:])
+    args = argv[1:]
     return any(args[i:i + 2] == ["docs", "generate"] for i in range(len(args)))
 
 

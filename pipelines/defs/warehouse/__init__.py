@@ -224,8 +224,8 @@ def dbt_docs(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> dg.Mater
 def _write_docs(dbt: DbtCliResource, background: bool = False) -> tuple[Path, bool]:
     """``dbt docs generate`` into ``docs/index.html`` unless the page's fingerprint still holds;
     returns the page and whether it was generated. In the ``background`` the dbt process runs
-    at a lower CPU priority (nice 10): it uses the cores the quality checks leave idle and
-    takes little from them (qianxinan, at normal priority: checks 7.1 → 8.2 s beside it)."""
+    at a lower CPU priority (nice 10), so that it takes the cores the quality checks leave idle
+    rather than the checks' own."""
     out = config.data_dir() / "docs" / "index.html"
     stamp = out.with_name("index.fingerprint")
     fingerprint = _docs_fingerprint()
