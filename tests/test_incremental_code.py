@@ -1,4 +1,5 @@
-"""An incremental model whose code changed is rebuilt in full (pipelines/lib/incremental.py)."""
+"""An incremental model whose code, or the code of anything upstream of it, changed is rebuilt in
+full (pipelines/lib/incremental.py)."""
 
 from __future__ import annotations
 
@@ -24,11 +25,18 @@ def _manifest() -> dict:
     macros |= macro("unrelated", "{% macro unrelated() %}1{% endmacro %}")
     node = {"resource_type": "model", "raw_code": "select {{ p.parts('a') }}",
             "config": {"materialized": "incremental", "pre-hook": [], "post-hook": []},
-            "depends_on": {"macros": ["macro.p.parts"]}}
+            "depends_on": {"macros": ["macro.p.parts"], "nodes": ["model.p.up"]}}
     table = {"resource_type": "model", "raw_code": "select 1",
              "config": {"materialized": "table"}, "depends_on": {"macros": []}}
+    # upstream of inc: a view reading a seed
+    up = {"resource_type": "model", "raw_code": "select * from {{ ref('s') }}",
+          "config": {"materialized": "view"},
+          "depends_on": {"macros": [], "nodes": ["seed.p.s"]}}
+    seed = {"resource_type": "seed", "raw_code": "", "checksum": {"checksum": "c1"},
+            "config": {}, "depends_on": {"macros": [], "nodes": []}}
     return {"metadata": {"adapter_type": "duckdb"}, "macros": macros,
-            "nodes": {"model.p.inc": node, "model.p.tab": table}}
+            "nodes": {"model.p.inc": node, "model.p.tab": table, "model.p.up": up,
+                      "seed.p.s": seed}}
 
 
 def test_fingerprint_follows_the_model_and_every_macro_it_reaches():
@@ -49,6 +57,9 @@ def test_fingerprint_follows_the_model_and_every_macro_it_reaches():
         {"post-hook": ["delete from t"]}))
     assert not changed(lambda m: m["macros"]["macro.p.unrelated"].update(macro_sql="2"))
     assert not changed(lambda m: m["nodes"]["model.p.tab"].update(raw_code="select 3"))
+    # the code of what it reads, however far upstream
+    assert changed(lambda m: m["nodes"]["model.p.up"].update(raw_code="select 4"))
+    assert changed(lambda m: m["nodes"]["seed.p.s"]["checksum"].update(checksum="c2"))
 
 
 def test_changed_and_save(tmp_path):

@@ -3,7 +3,8 @@
 dbt's rule is "run it with --full-refresh"; nobody should have to remember that on a nightly
 job. ``code_fingerprints(manifest)`` gives, per incremental model, a hash of its SQL and of the
 SQL of every macro it reaches (recursively, with the adapter implementations of dispatched
-macros). The warehouse build stores them after a successful build (``save``) and asks
+macros), and the same of every model and seed upstream of it: the incremental models track
+changes of their inputs' data, not of the code that made those inputs. The warehouse build stores them after a successful build (``save``) and asks
 ``changed(manifest)`` before the next one: when any fingerprint differs, that build runs with
 ``--full-refresh``.
 """
@@ -38,9 +39,39 @@ def _macro_closure(manifest: Mapping[str, Any], roots: list[str], adapter: str) 
     return sorted(seen)
 
 
-def code_fingerprints(manifest: Mapping[str, Any]) -> dict[str, str]:
-    adapter = manifest.get("metadata", {}).get("adapter_type") or "duckdb"
+def _ancestors(manifest: Mapping[str, Any], uid: str) -> list[str]:
+    """The models, seeds and snapshots ``uid`` reads, directly or through others."""
+    nodes = manifest.get("nodes", {})
+    seen: set[str] = set()
+    stack = list(nodes[uid].get("depends_on", {}).get("nodes", []))
+    while stack:
+        up = stack.pop()
+        if up in seen or up not in nodes:
+            continue
+        seen.add(up)
+        stack.extend(nodes[up].get("depends_on", {}).get("nodes", []))
+    return sorted(seen)
+
+
+def _node_code(manifest: Mapping[str, Any], uid: str, adapter: str, h) -> None:
+    node = manifest["nodes"][uid]
     macros = manifest.get("macros", {})
+    h.update(uid.encode())
+    # a seed's code is its file: its checksum
+    h.update((node.get("raw_code") or (node.get("checksum") or {}).get("checksum") or "").encode())
+    h.update(json.dumps(node.get("config", {}).get("pre-hook", []), sort_keys=True,
+                        default=str).encode())
+    h.update(json.dumps(node.get("config", {}).get("post-hook", []), sort_keys=True,
+                        default=str).encode())
+    for m in _macro_closure(manifest, node.get("depends_on", {}).get("macros", []), adapter):
+        h.update(m.encode())
+        h.update((macros[m].get("macro_sql") or "").encode())
+
+
+def code_fingerprints(manifest: Mapping[str, Any]) -> dict[str, str]:
+    """Per incremental model: its code and that of every model or seed upstream of it (stored
+    rows are a function of the inputs' data, which the models track, and of all that code)."""
+    adapter = manifest.get("metadata", {}).get("adapter_type") or "duckdb"
     out = {}
     for uid, node in manifest.get("nodes", {}).items():
         if node.get("resource_type") != "model":
@@ -48,14 +79,8 @@ def code_fingerprints(manifest: Mapping[str, Any]) -> dict[str, str]:
         if (node.get("config") or {}).get("materialized") != "incremental":
             continue
         h = hashlib.sha256()
-        h.update((node.get("raw_code") or "").encode())
-        h.update(json.dumps(node.get("config", {}).get("pre-hook", []), sort_keys=True,
-                            default=str).encode())
-        h.update(json.dumps(node.get("config", {}).get("post-hook", []), sort_keys=True,
-                            default=str).encode())
-        for m in _macro_closure(manifest, node.get("depends_on", {}).get("macros", []), adapter):
-            h.update(m.encode())
-            h.update((macros[m].get("macro_sql") or "").encode())
+        for part in [uid, *_ancestors(manifest, uid)]:
+            _node_code(manifest, part, adapter, h)
         out[uid] = h.hexdigest()
     return out
 
