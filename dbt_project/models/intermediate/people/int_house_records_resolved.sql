@@ -1,3 +1,9 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ onegrid.inputs_mark_reset(onegrid.house_records_inputs_mark()) }}"
+) }}
 -- Every current housing record (实有房屋, source 'housing') resolved to its dwelling (house_key)
 -- and placed on a unified grid.
 -- Dwelling: records with the same standardised address key (core|building|unit|room, see
@@ -9,6 +15,13 @@
 -- Grid (grid_rule): point_in_grid (lon/lat of the record, else of another record of the same
 -- dwelling, in a unified grid polygon); address (no usable point: the grid where most placed
 -- dwellings of the same building, else of the same compound core, lie); unresolved.
+-- Rebuilt only when a housing or grid delivery arrived since the last build (macros/
+-- inputs_mark.sql): the housing records, their addresses' standardisation and the grids are
+-- all it reads.
+{%- set mark_sql = onegrid.house_records_inputs_mark() %}
+{%- if onegrid.inputs_mark_unchanged(mark_sql) %}
+select * from {{ this }} where 1 = 0
+{%- else %}
 with h as (
     select
         h.record_id,
@@ -149,8 +162,10 @@ select
     try_cast({{ onegrid.address_number('p.floor_given') }} as integer) as floor,
     p.use, p.status, p.floor_area_m2, nullif(p.property_company, '') as property_company,
     p.owner_id_hash, p.lon, p.lat,
-    p.district_code
+    p.district_code,
+    ({{ mark_sql }}) as _inputs_mark
 from placed p
 left join house_point hp on hp.house_key = p.house_key
 left join building_grid bg on bg.building_key = p.building_key
 left join core_grid cg on cg.core_key = p.core_key
+{%- endif %}

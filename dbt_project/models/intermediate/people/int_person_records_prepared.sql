@@ -71,7 +71,10 @@ select
     ra.std_h as reg_h,
     case when r.household_key is not null then hash(r.household_key) end as household_h,
     r._delivery_id,
-    (select inputs_hash from inputs_hash) as _inputs_hash
+    (select inputs_hash from inputs_hash) as _inputs_hash,
+    -- when this row was (re)prepared: int_person_id_clusters judges again the numbers of rows
+    -- newer than its own
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp) as _prepared_at
 from raw r
 left join {{ ref('int_addresses_standardised') }} a on a.address_raw = r.live_address
 left join districts dn on dn.district_name = a.prefix_district
