@@ -4,9 +4,9 @@ dbt's rule is "run it with --full-refresh"; nobody should have to remember that 
 job. ``code_fingerprints(manifest)`` gives, per incremental model, a hash of its SQL and of the
 SQL of every macro it reaches (recursively, with the adapter implementations of dispatched
 macros), and the same of every model and seed upstream of it: the incremental models track
-changes of their inputs' data, not of the code that made those inputs. The warehouse build stores them after a successful build (``save``) and asks
-``changed(manifest)`` before the next one: when any fingerprint differs, that build runs with
-``--full-refresh``.
+changes of their inputs' data, not of the code that made those inputs. The warehouse build
+stores them after a successful build (``save``) and asks ``changed(manifest)`` before the next
+one: when any fingerprint differs, that build runs with ``--full-refresh``.
 """
 
 from __future__ import annotations

@@ -264,22 +264,19 @@ e as (
     select h2, h1 from repair_edges
 ),
 {%- endif %}
-enodes as (
-    -- only numbers with a repair edge can get another root: propagate over those alone
-    select distinct a as id_hash from e
-),
 neighbours as (
     select a as id_hash, {{ dbt.listagg('b', "','", 'order by b') }} as repair_neighbours
     from e group by a
 ),
 enode_size as (
-    -- accepted records per number of the graph
-    select id_hash, n from cluster_size_judged where id_hash in (select id_hash from enodes)
+    -- accepted records per number of the graph (only numbers with a repair edge can get
+    -- another root: propagate over those alone)
+    select id_hash, n from cluster_size_judged where id_hash in (select a from e)
     {%- if is_incremental() %}
     union all
     select id_hash, count(*) from {{ this }}
     where id_accepted
-      and id_hash in (select id_hash from enodes)
+      and id_hash in (select a from e)
       and id_hash not in (select id_hash from dirty)
     group by id_hash
     {%- endif %}
@@ -296,46 +293,45 @@ roots as (
     select r.id_hash, substr(r.rank_key, 10) as root, nb.repair_neighbours
     from root3 r
     join neighbours nb on nb.id_hash = r.id_hash
-)
--- keyed by _record_key (a keyed hash of source, table and record id); only what
--- int_person_records_placed reads is written, with what the next build needs (id_hash,
--- repair_neighbours, _prepared_at)
-select
-    j._record_key,
-    j.id_hash,
-    j.id_accepted,
-    j.name_is_anchor,
-    -- a number without repair edges is its own root
-    case when j.id_accepted then coalesce(rt.root, j.id_hash) end as root_id_hash,
-    coalesce(j.id_accepted and coalesce(rt.root, j.id_hash) <> j.id_hash, false) as is_repaired,
-    rt.repair_neighbours,
-    j._prepared_at
-from (
-    select _record_key, id_hash, id_accepted, name_norm = anchor_name as name_is_anchor, _prepared_at
-    from judged
-) j
-left join roots rt on rt.id_hash = j.id_hash
+),
 {%- if is_incremental() %}
-union all
--- numbers that are not dirty but whose root or neighbours changed: their stored rows, updated
-select
-    t._record_key,
-    t.id_hash,
-    t.id_accepted,
-    t.name_is_anchor,
-    case when t.id_accepted then coalesce(rt.root, t.id_hash) end,
-    coalesce(t.id_accepted and coalesce(rt.root, t.id_hash) <> t.id_hash, false),
-    rt.repair_neighbours,
-    t._prepared_at
-from {{ this }} t
-join (
-    select coalesce(o.id_hash, n.id_hash) as id_hash, n.root, n.repair_neighbours
+regraphed as (
+    -- numbers that are not dirty but whose root or repair neighbours changed
+    select coalesce(o.id_hash, n.id_hash) as id_hash
     from stored_neighbours o
     full join roots n on n.id_hash = o.id_hash
     where coalesce(o.id_hash, n.id_hash) not in (select id_hash from dirty)
       and (o.root_id_hash is distinct from coalesce(n.root, o.id_hash)
            or o.repair_neighbours is distinct from n.repair_neighbours)
-) rt on rt.id_hash = t.id_hash
+),
+{%- endif %}
+to_write as (
+    -- the records judged now, and (incremental) the stored rows of the regraphed numbers
+    select _record_key, id_hash, id_accepted, name_norm = anchor_name as name_is_anchor, _prepared_at
+    from judged
+    {%- if is_incremental() %}
+    union all
+    select _record_key, id_hash, id_accepted, name_is_anchor, _prepared_at
+    from {{ this }}
+    where id_hash in (select id_hash from regraphed)
+    {%- endif %}
+)
+-- keyed by _record_key (a keyed hash of source, table and record id); only what
+-- int_person_records_placed reads is written, with what the next build needs (id_hash,
+-- repair_neighbours, _prepared_at)
+select
+    w._record_key,
+    w.id_hash,
+    w.id_accepted,
+    w.name_is_anchor,
+    -- a number without repair edges is its own root
+    case when w.id_accepted then coalesce(rt.root, w.id_hash) end as root_id_hash,
+    coalesce(w.id_accepted and coalesce(rt.root, w.id_hash) <> w.id_hash, false) as is_repaired,
+    rt.repair_neighbours,
+    w._prepared_at
+from to_write w
+left join roots rt on rt.id_hash = w.id_hash
+{%- if is_incremental() %}
 union all
 -- tombstones of the records that left (deleted by the post_hook)
 select g._record_key, null, null, null, null, null, null, null
