@@ -33,3 +33,8 @@ select {{ dbt.concat([
     "(select coalesce(max(g._delivery_id), '') from " ~ ref('stg_grid__grids') ~ " g)"]) }}
 from {{ ref('int_house_record_versions') }} v
 {%- endmacro %}
+
+{#- the mark of int_person_records_placed: the dwellings it placed records in -#}
+{% macro placed_inputs_mark() -%}
+select coalesce(max(_inputs_mark), '') as _inputs_mark from {{ ref('int_house_records_resolved') }}
+{%- endmacro %}

@@ -328,12 +328,13 @@ select
     case when w.id_accepted then coalesce(rt.root, w.id_hash) end as root_id_hash,
     coalesce(w.id_accepted and coalesce(rt.root, w.id_hash) <> w.id_hash, false) as is_repaired,
     rt.repair_neighbours,
-    w._prepared_at
+    w._prepared_at,
+    {{ onegrid.build_stamp() }} as _built_at
 from to_write w
 left join roots rt on rt.id_hash = w.id_hash
 {%- if is_incremental() %}
 union all
 -- tombstones of the records that left (deleted by the post_hook)
-select g._record_key, null, null, null, null, null, null, null
+select g._record_key, null, null, null, null, null, null, null, null
 from gone g
 {%- endif %}

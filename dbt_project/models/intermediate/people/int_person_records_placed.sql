@@ -9,13 +9,65 @@
 -- compound in two counties) the county with the most evidence wins (the record's number owns
 -- the dwelling, its 户籍地址 names the county, its household's addresses name it, its number was
 -- issued there), and a tie or no evidence leaves it without a dwelling.
-with dwellings as (
+-- Incremental: a row depends on its prepared record, its identity-number stage row, the
+-- dwellings (int_house_records_resolved) and, for an ambiguous prefix-less address, the other
+-- records of its household. A build places again the records prepared or clustered since its
+-- last build (_built_at), the ambiguous records of their households (before and after), and
+-- writes tombstones for records that left (deleted by the post_hook). When the dwellings were
+-- rebuilt (their _inputs_mark changed) the pre_hook empties the table and every record is placed
+-- again. The table always equals a full rebuild (tests/test_dbt_incremental.py).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='_record_key',
+    on_schema_change='fail',
+    pre_hook="{{ onegrid.inputs_mark_reset(onegrid.placed_inputs_mark()) }}",
+    post_hook="{{ onegrid.delete_if_incremental('source is null') }}"
+) }}
+with
+{%- if is_incremental() %}
+changed as (
+    select _record_key from {{ ref('int_person_records_prepared') }}
+    where _prepared_at > {{ onegrid.last_built() }}
+    union
+    select _record_key from {{ ref('int_person_id_clusters') }}
+    where _built_at > {{ onegrid.last_built() }}
+),
+gone as (
+    select t._record_key, t.household_h
+    from {{ this }} t
+    left join (select _record_key from {{ ref('int_person_records_prepared') }}) p
+      on p._record_key = t._record_key
+    where p._record_key is null
+),
+touched_households as (
+    -- households whose county evidence may have changed: of changed records, now and before
+    select household_h from {{ ref('int_person_records_prepared') }}
+    where _record_key in (select _record_key from changed) and household_h is not null
+    union
+    select household_h from {{ this }}
+    where _record_key in (select _record_key from changed) and household_h is not null
+    union
+    select household_h from gone where household_h is not null
+),
+prepared as (
+    select * from {{ ref('int_person_records_prepared') }}
+    where _record_key in (select _record_key from changed)
+       or (household_h in (select household_h from touched_households) and not live_has_prefix)
+),
+{%- endif %}
+{#- a full build reads the table itself (a CTE read twice may be materialised) #}
+{%- set prepared = 'prepared' if is_incremental() else ref('int_person_records_prepared') %}
+dwellings as (
     -- a dwelling by county + standardised address key (a house_key lies in one county, so
     -- the counts per county add up to the count per key)
     select district_code, address_key, min(house_key) as house_key,
            count(distinct house_key) as dwellings_in_county
     from {{ ref('int_house_records_resolved') }}
     where address_key is not null
+    {%- if is_incremental() %}
+      and address_key in (select live_key from {{ prepared }})
+    {%- endif %}
     group by district_code, address_key
 ),
 address_keys as (
@@ -42,7 +94,7 @@ ambiguous_dwellings as (
 ambiguous_records as (
     select p._record_key, p.live_key, p.id_hash, p.id_number, p.household_h, p.reg_district_code,
            p.residency_status
-    from {{ ref('int_person_records_prepared') }} p
+    from {{ prepared }} p
     join ambiguous_keys k on k.address_key = p.live_key
     where not p.live_has_prefix
 ),
@@ -119,10 +171,22 @@ select
     c.id_accepted,
     c.root_id_hash,
     c.is_repaired,
-    c.name_is_anchor
-from {{ ref('int_person_records_prepared') }} p
+    c.name_is_anchor,
+    h._inputs_mark,
+    {{ onegrid.build_stamp() }} as _built_at
+from {{ prepared }} p
+cross join ({{ onegrid.placed_inputs_mark() }}) h
 left join dwellings d on d.address_key = p.live_key and d.district_code = p.live_district_code
 left join dwellings_any_county da on da.address_key = p.live_key
 left join ambiguous_resolved ar on ar._record_key = p._record_key
 left join {{ ref('int_person_id_clusters') }} c
   on c._record_key = p._record_key  -- keyed hash of source, table and record id
+{%- if is_incremental() %}
+where p._record_key in (select _record_key from changed)
+   or p._record_key in (select _record_key from ambiguous_records)
+union all
+-- tombstones of the records that left (deleted by the post_hook)
+select null, null, g._record_key, null, null, null, null, null, null, null, null, null, null,
+       null, null, null, null, null, null, null, null, null, null, null
+from gone g
+{%- endif %}

@@ -4,7 +4,44 @@
 -- smallest _record_key. The dwelling (house_key) is where the person actually lives: the
 -- 现住址 of a household record matched to a dwelling, else the party 居住地址 when the person has
 -- no household record; null when outside the city or unknown. grid_code is that dwelling's grid.
-with r0 as (
+-- Incremental: a person's row depends only on the records resolved to it. A build rebuilds the
+-- persons of records resolved since its last build (_built_at) and the persons whose number of
+-- records changed (a record left, or moved to another person); persons left without records are
+-- written as tombstones and deleted by the post_hook. The table always equals a full rebuild
+-- (tests/test_dbt_incremental.py).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='person_key',
+    on_schema_change='fail',
+    post_hook="{{ onegrid.delete_if_incremental('source_records is null') }}"
+) }}
+with
+{%- if is_incremental() %}
+record_counts as (
+    select person_key, count(*) as n from {{ ref('int_person_records_resolved') }} group by person_key
+),
+counted as (
+    -- persons whose number of records changed (0: no record left)
+    select coalesce(c.person_key, t.person_key) as person_key, coalesce(c.n, 0) as n
+    from record_counts c
+    full join (select person_key, source_records from {{ this }}) t on t.person_key = c.person_key
+    where c.n is distinct from t.source_records
+),
+dirty as (
+    select person_key from {{ ref('int_person_records_resolved') }}
+    where _built_at > {{ onegrid.last_built() }}
+    union
+    select person_key from counted
+),
+resolved as (
+    select * from {{ ref('int_person_records_resolved') }}
+    where person_key in (select person_key from dirty)
+),
+{%- endif %}
+{#- a full build reads the table itself (a CTE read twice may be materialised) #}
+{%- set records = 'resolved' if is_incremental() else ref('int_person_records_resolved') %}
+r0 as (
     select
         *,
         -- preference of the record for the person's attributes (smallest first)
@@ -12,11 +49,11 @@ with r0 as (
         + (case when id_accepted and name_is_anchor then 0 when id_accepted then 1 else 2 end) as pref_class,
         -- preference for the dwelling: household records decide
         case when house_key is not null then (case when source = 'household' then 0 else 1 end) end as house_class
-    from {{ ref('int_person_records_resolved') }}
+    from {{ records }}
 ),
 multi as (
     -- persons with more than one record (a few percent): only they need the aggregate
-    select person_key from {{ ref('int_person_records_resolved') }} group by person_key having count(*) > 1
+    select person_key from {{ records }} group by person_key having count(*) > 1
 ),
 r as (
     select r0.*, m.person_key is not null as is_multi
@@ -106,5 +143,13 @@ select
     source_records,
     household_records,
     party_records,
-    min_match_score
+    min_match_score,
+    {{ onegrid.build_stamp() }} as _built_at
 from homed
+{%- if is_incremental() %}
+union all
+-- tombstones of the persons left without records (deleted by the post_hook)
+select person_key, null, null, null, null, null, null, null, null, null, null, null, null, null,
+       null, null, null, null, null, null, null, null
+from counted where n = 0
+{%- endif %}

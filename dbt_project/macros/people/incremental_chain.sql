@@ -1,0 +1,15 @@
+{#-
+  The incremental chain of person resolution (int_person_id_clusters → int_person_records_placed
+  → int_person_records_resolved → int_persons_resolved). Every row a build writes carries
+  _built_at, the start of that build; a model finds the rows of the model before it written
+  since its own last build by comparing the two (a model not selected in a build catches up in
+  the next one, since its own newest _built_at stays older).
+-#}
+{% macro build_stamp() -%}
+cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
+{%- endmacro %}
+
+{#- the start of this model's last build that wrote a row (1900 when it holds none) -#}
+{% macro last_built() -%}
+(select coalesce(max(_built_at), cast('1900-01-01' as timestamp)) from {{ this }})
+{%- endmacro %}
