@@ -144,12 +144,14 @@ def test_incremental_equals_full_refresh(tmp_path):
 
 CLUSTERS = "intermediate.int_person_id_clusters"
 HOUSES = "intermediate.int_house_records_resolved"
+HOUSES_RESOLVED = "intermediate.int_houses_resolved"
 
 
 PLACED = "intermediate.int_person_records_placed"
 RESOLVED = "intermediate.int_person_records_resolved"
 PERSONS = "intermediate.int_persons_resolved"
-CHAIN = [CLUSTERS, PLACED, RESOLVED, PERSONS]
+HOUSEHOLDS = "intermediate.int_households_built"
+CHAIN = [CLUSTERS, PLACED, RESOLVED, PERSONS, HOUSEHOLDS, HOUSES_RESOLVED]
 
 
 def _clusters(data_dir, table: str = CLUSTERS) -> list[tuple]:
@@ -207,9 +209,10 @@ def test_id_clusters_incremental_equals_full_refresh(onegrid_env):
                     assert ingest_delivery(src.name, d.name, landing).status == "accepted"
                     ingested.add((src.name, d.name))
 
-    select = ["build", "-s", "+int_persons_resolved", "--exclude", "test_type:data"]
-    chain = ["int_person_id_clusters", "int_person_records_placed",
-             "int_person_records_resolved", "int_persons_resolved"]
+    select = ["build", "-s", "+int_households_built", "+int_houses_resolved",
+              "--exclude", "test_type:data"]
+    chain = ["int_person_id_clusters", "int_person_records_placed", "int_person_records_resolved",
+             "int_persons_resolved", "int_households_built", "int_houses_resolved"]
     ingest()
     run_dbt(data, select)
     before = _clusters(data)
@@ -235,10 +238,19 @@ def test_id_clusters_incremental_equals_full_refresh(onegrid_env):
             f"select source_record_id from {RESOLVED} where source = 'household' "
             "and match_rule = 'unresolved' and _candidates is null and name_norm is not null "
             "and birth_date is not null order by 1 limit 2").fetchall()]
+        # the only record of a person who owns a dwelling (person and owner leave with it),
+        # not one copied below
+        copied = tuple(ok.head(11)["人员编号"].to_list())
+        single_ids = [r[0] for r in con.execute(
+            f"select r.source_record_id from {RESOLVED} r join {PERSONS} p using (person_key) "
+            f"join {HOUSES_RESOLVED} h on h.owner_person_key = p.person_key "
+            "where p.source_records = 1 and r.source = 'household' and r.match_rule = 'id_exact' "
+            f"and r.source_record_id not in {copied} order by 1 limit 1").fetchall()]
     finally:
         con.close()
     assert len(repaired_ids) >= 3, "the tiny city has too few repaired numbers"
     assert len(lonely_ids) == 2, "the tiny city has too few unresolved records"
+    assert single_ids, "no owner of a dwelling in the tiny city has a single record"
     twins = last.filter(pl.col("人员编号").is_in(lonely_ids)).with_columns(
         (pl.lit("RKW") + pl.col("人员编号")).alias("人员编号"), pl.lit(None, dtype=pl.String).alias("公民身份号码"))
     copies = ok.head(3).with_columns(
@@ -246,7 +258,7 @@ def test_id_clusters_incremental_equals_full_refresh(onegrid_env):
         (pl.lit("RKT") + pl.int_range(1, 4).cast(pl.String)).alias("人员编号"))
     renamed = ok.slice(10, 1).with_columns(pl.lit("RKT9").alias("人员编号"),
                                            (pl.col("姓名") + "某某").alias("姓名"))
-    ended = last.filter(pl.col("人员编号") == repaired_ids[0]).with_columns(
+    ended = last.filter(pl.col("人员编号").is_in([repaired_ids[0], *single_ids])).with_columns(
         pl.lit("迁出").alias("变动类型"))
     # a repaired record's number corrected to another one: its old number must be judged again
     renumbered = last.filter(pl.col("人员编号") == repaired_ids[1]).with_columns(
@@ -285,28 +297,29 @@ def test_id_clusters_incremental_equals_full_refresh(onegrid_env):
             "order by 1").fetchall()
         best_ids = [links[0][1]]
         linked_ids = [r[0] for r in links if r[1] != links[0][1]][:1]
-        # ... and a person's only record (the person leaves with it)
-        single_ids = [r[0] for r in con.execute(
-            f"select r.source_record_id from {RESOLVED} r join {PERSONS} p using (person_key) "
-            "where p.source_records = 1 and r.source = 'household' and r.match_rule = 'id_exact' "
-            "order by 1 limit 1").fetchall()]
     finally:
         con.close()
     assert rules == dict.fromkeys(lonely_ids, "probabilistic"), rules
     assert linked_ids, "the tiny city has too few probabilistic links"
 
     # delta 2: the first mistyped copy, every other repaired record, a probabilistic record and
-    # the best candidate of another, one twin and a person's only record leave
+    # the best candidate of another, and one twin leave; a housing delta gives a dwelling
+    # another owner (every dwelling is built and every record placed again)
     gone = pl.concat([copies.head(1), last.filter(pl.col("人员编号").is_in(repaired_ids[2:])),
-                      last.filter(pl.col("人员编号").is_in(best_ids + linked_ids + single_ids)),
+                      last.filter(pl.col("人员编号").is_in(best_ids + linked_ids)),
                       twins.filter(pl.col("人员编号") == "RKW" + lonely_ids[0])])
     gone = gone.with_columns(pl.lit("迁出").alias("变动类型"),
                              pl.lit("2026-11-12").alias("变动日期")).select(header)
     builder.household("20261112", gone.to_dicts(), kind="delta", header=header)
+    latest_houses = sorted((landing / "housing").iterdir())[-1] / "houses.xlsx"
+    house = pl.read_excel(latest_houses, infer_schema_length=0).head(1).with_columns(
+        pl.lit(ok.row(20, named=True)["公民身份号码"]).alias("产权人证件号码"),
+        pl.lit("变更").alias("变动类型"))
+    builder.housing("20261112", house.to_dicts(), kind="delta")
     ingest()
     run_dbt(data, select)
     incremental = _chain(data)
-    run_dbt(data, ["build", "-s", *chain, "--full-refresh"])
+    run_dbt(data, ["build", "-s", *chain, "int_house_records_resolved", "--full-refresh"])
     rebuilt = _chain(data)
     for t in CHAIN:
         same(t, incremental[t], rebuilt[t])

@@ -56,9 +56,8 @@ def house(rid, district, street, comm, addr, room, lon, lat):
             "业主", None, "empty", None, "红星物业", lon, lat, "新增", [])
 
 
-@pytest.fixture(scope="module")
-def con(tmp_path_factory):
-    data = tmp_path_factory.mktemp("resolution_cases")
+def make_cases(data) -> None:
+    """The bronze fixture with the hand-made cases, built up to the people marts."""
     make_bronze(data)
     # the grid base map gains a county: a later full delivery with four grids
     yun = ("甲街道", DISTRICT, "云岩区")
@@ -117,6 +116,12 @@ def con(tmp_path_factory):
     _write(data, "party", "members", "20260301", "delta", T(2026, 3, 1), "members.csv", members,
            MEMBER_SCHEMA)
     run_dbt(data, ["build", "-s", "+dim_person", "+xref_source_record"])
+
+
+@pytest.fixture(scope="module")
+def con(tmp_path_factory):
+    data = tmp_path_factory.mktemp("resolution_cases")
+    make_cases(data)
     c = connect(data)
     yield c
     c.close()
@@ -162,3 +167,31 @@ def test_party_member_outside_the_household_register_is_not_a_resident(con):
     r = resolved(con)
     assert r["Q501"]["grid"] == G1          # placed by the roster's 居住地址
     assert r["Q501"]["resident"] is False
+
+
+def test_ambiguous_address_placed_again_when_the_household_moves(tmp_path):
+    """Incremental placement: when a household's other record names another county, the
+    prefix-less record of that household is placed again (it did not change itself), and every
+    incremental model of person resolution equals its full rebuild."""
+    from test_dbt_incremental import CHAIN, _clusters, same
+
+    data = tmp_path / "data"
+    make_cases(data)
+    moved = person("Q103", "周强", D(2001, 3, 4), "HQ2", "子", f"南明区{CORE}102室",
+                   reg="湖南省长沙市中山路2号", status="流入人口")
+    _write(data, "household", "persons", "20260302", "delta", T(2026, 3, 2), "persons.csv",
+           [moved], PERSON_SCHEMA)
+    chain = [t.split(".")[1] for t in CHAIN]
+    run_dbt(data, ["build", "-s", "+int_households_built", "+int_houses_resolved",
+                   "--exclude", "test_type:data"])
+    c = connect(data)
+    try:
+        r = resolved(c)
+    finally:
+        c.close()
+    assert r["Q102"]["grid"] == G4 and r["Q103"]["grid"] == G4   # both now in 南明区
+    incremental = {t: _clusters(data, t) for t in CHAIN}
+    run_dbt(data, ["build", "-s", *chain, "int_house_records_resolved", "--full-refresh",
+                   "--exclude", "test_type:data"])
+    for t in CHAIN:
+        same(t, incremental[t], _clusters(data, t))

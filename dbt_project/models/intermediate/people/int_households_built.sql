@@ -2,10 +2,47 @@
 -- head_person_key: the member recorded as 户主. Placement (marts.md count definitions): where
 -- the head lives when the head is a resident, else where most resident members live (ties:
 -- the smaller grid code / house key); null when no member lives in the city.
-with members as (
+-- Incremental: a household's row depends only on its members. A build rebuilds the households
+-- of persons written since its last build (_built_at) and the households whose number of
+-- members changed (a member left or moved to another household); households left without
+-- members are written as tombstones and deleted by the post_hook. The table always equals a
+-- full rebuild (tests/test_dbt_incremental.py).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='household_key',
+    on_schema_change='fail',
+    post_hook="{{ onegrid.delete_if_incremental('members is null') }}"
+) }}
+with
+{%- if is_incremental() %}
+member_counts as (
+    select household_key, count(*) as n
+    from {{ ref('int_persons_resolved') }}
+    where household_key is not null
+    group by household_key
+),
+counted as (
+    -- households whose number of members changed (0: no member left)
+    select coalesce(c.household_key, t.household_key) as household_key, coalesce(c.n, 0) as n
+    from member_counts c
+    full join (select household_key, members from {{ this }}) t on t.household_key = c.household_key
+    where c.n is distinct from t.members
+),
+dirty as (
+    select household_key from {{ ref('int_persons_resolved') }}
+    where _built_at > {{ onegrid.last_built() }} and household_key is not null
+    union
+    select household_key from counted
+),
+{%- endif %}
+members as (
     select person_key, household_key, relation, house_key, grid_code, is_resident
     from {{ ref('int_persons_resolved') }}
     where household_key is not null
+    {%- if is_incremental() %}
+      and household_key in (select household_key from dirty)
+    {%- endif %}
 ),
 head as (
     select household_key, min(person_key) filter (where relation = '户主') as head_person_key
@@ -46,9 +83,16 @@ select
     case when hh.household_key is not null then hh.grid_code else gm.grid_code end as grid_code,
     case when hh.household_key is not null then 'head'
          when gm.grid_code is not null then 'most_residents'
-         else 'unplaced' end as placement_rule
+         else 'unplaced' end as placement_rule,
+    {{ onegrid.build_stamp() }} as _built_at
 from sizes s
 left join head h on h.household_key = s.household_key
 left join head_home hh on hh.household_key = s.household_key
 left join grid_major gm on gm.household_key = s.household_key
 left join house_major hm on hm.household_key = s.household_key
+{%- if is_incremental() %}
+union all
+-- tombstones of the households left without members (deleted by the post_hook)
+select household_key, null, null, null, null, null, null, null
+from counted where n = 0
+{%- endif %}
