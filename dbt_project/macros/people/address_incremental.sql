@@ -3,10 +3,12 @@
 
   address_texts(): every distinct address text the current records use: 现住址 and 户籍地址 of
     household persons, 居住地址 of party members, 地址 of dwellings.
+  address_texts_since(seen), address_sources_seen(): the same for the records of deliveries newer
+    than those a build read (its rows keep the newest delivery of each source: _seen_*).
   base_map_names_hash(): one row, one column (names_hash): a hash of the base map's county,
     street and community names, the only input of standardisation besides the text.
-  address_std_reset(): pre_hook; empties the model when the base map's names changed since its
-    rows were standardised.
+  address_std_reset(): pre_hook; empties the model when the base map's names changed since
+    any of its rows was standardised.
   address_std_prune(): post_hook; deletes the texts no current record uses any more.
 
   Incremental preparation of person records (int_person_records_prepared):
@@ -24,6 +26,31 @@
     select address from {{ ref('int_house_records_latest') }}
 {%- endmacro %}
 
+{#- the address texts of the records whose current version came with a delivery newer than
+    `seen` (a relation with one row: household, party, housing — the newest delivery of each
+    source whose texts a build of int_addresses_standardised has read) -#}
+{% macro address_texts_since(seen) -%}
+    select current_address as address_raw from {{ ref('int_person_records_latest') }}
+    where _delivery_id > (select household from {{ seen }})
+    union
+    select registered_address from {{ ref('int_person_records_latest') }}
+    where _delivery_id > (select household from {{ seen }})
+    union
+    select home_address from {{ ref('int_member_records_latest') }}
+    where _delivery_id > (select party from {{ seen }})
+    union
+    select address from {{ ref('int_house_records_latest') }}
+    where _delivery_id > (select housing from {{ seen }})
+{%- endmacro %}
+
+{#- one row: the newest delivery of each source among its current records -#}
+{% macro address_sources_seen() -%}
+    select
+        (select coalesce(max(_delivery_id), '') from {{ ref('int_person_records_latest') }}) as household,
+        (select coalesce(max(_delivery_id), '') from {{ ref('int_member_records_latest') }}) as party,
+        (select coalesce(max(_delivery_id), '') from {{ ref('int_house_records_latest') }}) as housing
+{%- endmacro %}
+
 {% macro base_map_names_hash() -%}
     select md5({{ dbt.listagg("n", "'|'", "order by n") }}) as names_hash
     from (
@@ -39,8 +66,11 @@
 {%- endmacro %}
 
 {% macro address_std_reset() -%}
+{#- all rows: the texts of the deleted rows must be read again, and a build reads only the
+    texts of records delivered after those its stored rows saw -#}
 {{ onegrid.delete_if_incremental(
-    "base_map_names is distinct from (" ~ onegrid.base_map_names_hash() ~ ")") }}
+    "exists (select 1 from " ~ this ~ " where base_map_names is distinct from ("
+    ~ onegrid.base_map_names_hash() ~ "))") }}
 {%- endmacro %}
 
 {% macro address_std_prune() -%}

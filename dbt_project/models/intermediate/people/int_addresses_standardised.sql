@@ -19,16 +19,41 @@
 -- intermediate texts (prefix-stripped text, road) cost more to store than to recompute.
 -- Incremental: standardising a text depends only on the text and on the base map's division
 -- names, so a build standardises only the texts it has not seen (a delta: a few thousand).
+-- Each row keeps the newest delivery of each source when it was written (_seen_household,
+-- _seen_party, _seen_housing): a build reads only the texts of records delivered after those
+-- (every text of an older record is stored already) and drops the ones stored.
 -- A base map with other names (base_map_names changes) empties the model first (pre_hook);
 -- texts that no record uses any more are deleted afterwards (post_hook): the table always
 -- equals a full rebuild (tests/test_dbt_incremental.py).
-with texts as (
-    {{ onegrid.address_texts() }}
-    {%- if is_incremental() %}
-    except
-    select address_raw from {{ this }}
-    {%- endif %}
+with
+sources_seen as (
+    {{ onegrid.address_sources_seen() }}
 ),
+{%- if is_incremental() %}
+stored_seen as (
+    select coalesce(max(_seen_household), '') as household,
+           coalesce(max(_seen_party), '') as party,
+           coalesce(max(_seen_housing), '') as housing
+    from {{ this }}
+),
+candidate_texts as (
+    {{ onegrid.address_texts_since('stored_seen') }}
+),
+texts as (
+    -- the semi-join reads the stored texts without building a table of all of them
+    select c.address_raw
+    from candidate_texts c
+    left join (
+        select address_raw from {{ this }}
+        where address_raw in (select address_raw from candidate_texts)
+    ) t on t.address_raw = c.address_raw
+    where t.address_raw is null
+),
+{%- else %}
+texts as (
+    {{ onegrid.address_texts() }}
+),
+{%- endif %}
 names as (
     select
         list(distinct district_name) filter (where district_name is not null) as districts,
@@ -175,5 +200,8 @@ select
     case when is_parsed then core || '|' || building || '|' || unit || '|' || room end as address_key,
     -- 64-bit hash of address_std: what person records compare and join on
     hash(address_std) as std_h,
-    (select names_hash from names_hash) as base_map_names
+    (select names_hash from names_hash) as base_map_names,
+    (select household from sources_seen) as _seen_household,
+    (select party from sources_seen) as _seen_party,
+    (select housing from sources_seen) as _seen_housing
 from standard
