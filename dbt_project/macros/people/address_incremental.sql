@@ -18,37 +18,46 @@
   person_prep_reset(): pre_hook; empties the model when those inputs changed.
   person_prep_prune(): post_hook; deletes the rows of records that are no longer current.
 -#}
+{#- The current-state views (int_*_records_latest: versions not ended) written out over the
+    versions tables: int_addresses_standardised then waits for the versions only, not for the
+    views (at qianxinan dbt started it about 2 s after the person versions were built). -#}
 {% macro address_texts() -%}
-    select live_address as address_raw from {{ ref('int_person_records_base') }}
+    select current_address as address_raw from {{ ref('int_person_record_versions') }}
+    where not _is_ended
     union
-    select registered_address from {{ ref('int_person_records_base') }}
+    select registered_address from {{ ref('int_person_record_versions') }} where not _is_ended
     union
-    select address from {{ ref('int_house_records_latest') }}
+    select home_address from {{ ref('int_member_record_versions') }} where not _is_ended
+    union
+    select address from {{ ref('int_house_record_versions') }} where not _is_ended
 {%- endmacro %}
 
 {#- the address texts of the records whose current version came with a delivery newer than
     `seen` (a relation with one row: household, party, housing — the newest delivery of each
     source whose texts a build of int_addresses_standardised has read) -#}
 {% macro address_texts_since(seen) -%}
-    select current_address as address_raw from {{ ref('int_person_records_latest') }}
-    where _delivery_id > (select household from {{ seen }})
+    select current_address as address_raw from {{ ref('int_person_record_versions') }}
+    where not _is_ended and _delivery_id > (select household from {{ seen }})
     union
-    select registered_address from {{ ref('int_person_records_latest') }}
-    where _delivery_id > (select household from {{ seen }})
+    select registered_address from {{ ref('int_person_record_versions') }}
+    where not _is_ended and _delivery_id > (select household from {{ seen }})
     union
-    select home_address from {{ ref('int_member_records_latest') }}
-    where _delivery_id > (select party from {{ seen }})
+    select home_address from {{ ref('int_member_record_versions') }}
+    where not _is_ended and _delivery_id > (select party from {{ seen }})
     union
-    select address from {{ ref('int_house_records_latest') }}
-    where _delivery_id > (select housing from {{ seen }})
+    select address from {{ ref('int_house_record_versions') }}
+    where not _is_ended and _delivery_id > (select housing from {{ seen }})
 {%- endmacro %}
 
 {#- one row: the newest delivery of each source among its current records -#}
 {% macro address_sources_seen() -%}
     select
-        (select coalesce(max(_delivery_id), '') from {{ ref('int_person_records_latest') }}) as household,
-        (select coalesce(max(_delivery_id), '') from {{ ref('int_member_records_latest') }}) as party,
-        (select coalesce(max(_delivery_id), '') from {{ ref('int_house_records_latest') }}) as housing
+        (select coalesce(max(_delivery_id), '') from {{ ref('int_person_record_versions') }}
+         where not _is_ended) as household,
+        (select coalesce(max(_delivery_id), '') from {{ ref('int_member_record_versions') }}
+         where not _is_ended) as party,
+        (select coalesce(max(_delivery_id), '') from {{ ref('int_house_record_versions') }}
+         where not _is_ended) as housing
 {%- endmacro %}
 
 {% macro base_map_names_hash() -%}
