@@ -13,3 +13,16 @@ cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
 {% macro last_built() -%}
 (select coalesce(max(_built_at), cast('1900-01-01' as timestamp)) from {{ this }})
 {%- endmacro %}
+
+{#- the keys whose number of rows in `relation` differs from the count this model stored for
+    them in `stored_count` (n = 0: no row left), for a model with one row per key -#}
+{% macro count_changed(relation, key, stored_count) -%}
+    select coalesce(c.{{ key }}, t.{{ key }}) as {{ key }}, coalesce(c.n, 0) as n
+    from (
+        select {{ key }}, count(*) as n from {{ relation }}
+        where {{ key }} is not null
+        group by {{ key }}
+    ) c
+    full join (select {{ key }}, {{ stored_count }} from {{ this }}) t on t.{{ key }} = c.{{ key }}
+    where c.n is distinct from t.{{ stored_count }}
+{%- endmacro %}

@@ -16,18 +16,9 @@
 ) }}
 with
 {%- if is_incremental() %}
-member_counts as (
-    select household_key, count(*) as n
-    from {{ ref('int_persons_resolved') }}
-    where household_key is not null
-    group by household_key
-),
 counted as (
     -- households whose number of members changed (0: no member left)
-    select coalesce(c.household_key, t.household_key) as household_key, coalesce(c.n, 0) as n
-    from member_counts c
-    full join (select household_key, members from {{ this }}) t on t.household_key = c.household_key
-    where c.n is distinct from t.members
+    {{ onegrid.count_changed(ref('int_persons_resolved'), 'household_key', 'members') }}
 ),
 dirty as (
     select household_key from {{ ref('int_persons_resolved') }}

@@ -18,15 +18,9 @@
 ) }}
 with
 {%- if is_incremental() %}
-record_counts as (
-    select person_key, count(*) as n from {{ ref('int_person_records_resolved') }} group by person_key
-),
 counted as (
     -- persons whose number of records changed (0: no record left)
-    select coalesce(c.person_key, t.person_key) as person_key, coalesce(c.n, 0) as n
-    from record_counts c
-    full join (select person_key, source_records from {{ this }}) t on t.person_key = c.person_key
-    where c.n is distinct from t.source_records
+    {{ onegrid.count_changed(ref('int_person_records_resolved'), 'person_key', 'source_records') }}
 ),
 dirty as (
     select person_key from {{ ref('int_person_records_resolved') }}
