@@ -192,9 +192,7 @@ def run_all(generate_if_empty: bool = True, profile: str = "tiny", seed: int = 0
     import dagster as dg
 
     from pipelines.definitions import defs
-    from pipelines.defs.warehouse import parse_in_background
 
-    parse_in_background()   # beside the ingestion, off the build's critical path
     instance = _run_instance()
     for run_id in recover_crashed_runs(instance):
         _say(f"Run {run_id} was interrupted earlier (its process is gone): marked failed")

@@ -74,40 +74,6 @@ def _dbt_target() -> Path:
     return config.data_dir() / "warehouse" / "dbt_target"
 
 
-_BACKGROUND_PARSE: list = []   # the `dbt parse` started by parse_in_background, if any
-
-
-def parse_in_background() -> None:
-    """Start ``dbt parse`` into this data dir's dbt target when it holds no parsing state.
-
-    A fresh data dir has none, and the state that dagster-dbt seeds it with (from
-    dbt_project/target) was parsed for another warehouse path, so the first ``dbt build``
-    parsed the whole project (2.5 s on this machine) on the run's critical path. `onegrid run`
-    calls this before the ingestion, which takes longer than the parse; the build waits for it
-    (``_await_background_parse``). Runs started from the UI do not: they parse as before."""
-    state = _dbt_target() / "partial_parse.msgpack"
-    if state.exists() or _BACKGROUND_PARSE:
-        return
-    import subprocess
-
-    _dbt_env()
-    _BACKGROUND_PARSE.append(subprocess.Popen(
-        [config.dbt_executable(), "parse", "--project-dir", str(config.DBT_PROJECT_DIR),
-         "--profiles-dir", str(config.DBT_PROJECT_DIR), "--target", DBT_PROJECT.target or "dev",
-         "--target-path", str(_dbt_target()), "--log-path", str(_dbt_target()), "--quiet"],
-        cwd=config.DBT_PROJECT_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-
-
-def _await_background_parse(context: dg.AssetExecutionContext) -> None:
-    """Wait for the background parse; if it failed, remove its state so dbt parses itself."""
-    while _BACKGROUND_PARSE:
-        proc = _BACKGROUND_PARSE.pop()
-        if proc.wait() != 0:
-            context.log.warning(f"background `dbt parse` exited with {proc.returncode}: "
-                                "dbt parses the project itself")
-            (_dbt_target() / "partial_parse.msgpack").unlink(missing_ok=True)
-
-
 def _dbt_env() -> None:
     """Environment every dbt invocation needs (callers normally set ONEGRID_DATA_DIR)."""
     os.environ.setdefault("ONEGRID_DATA_DIR", str(config.data_dir()))
@@ -186,7 +152,6 @@ def warehouse_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource)
         context.log.info("incremental models changed since the warehouse was built, building "
                          f"with --full-refresh: {', '.join(u.split('.')[-1] for u in stale)}")
         args.append("--full-refresh")
-    _await_background_parse(context)
     invocation = dbt.cli(args, context=context, target_path=_dbt_target())
     # The quality checks that follow import GX (seconds): do it now, while dbt works in its
     # own process and this one mostly waits for its events.

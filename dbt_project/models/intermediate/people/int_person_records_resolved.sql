@@ -229,6 +229,7 @@ loose_resolved as (
     left join facts f on f._record_key = l.k
 ),
 resolved as (
+
 select
     p.source,
     p.source_record_id,
