@@ -34,7 +34,8 @@ select {{ dbt.concat([
 from {{ ref('int_house_record_versions') }} v
 {%- endmacro %}
 
-{#- the mark of int_person_records_placed: the dwellings it placed records in -#}
-{% macro placed_inputs_mark() -%}
+{#- the mark of the dwellings (int_house_records_resolved) for the models built on them:
+    int_person_records_placed and int_houses_resolved -#}
+{% macro dwellings_inputs_mark() -%}
 select coalesce(max(_inputs_mark), '') as _inputs_mark from {{ ref('int_house_records_resolved') }}
 {%- endmacro %}

@@ -9,9 +9,10 @@
 cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
 {%- endmacro %}
 
-{#- the start of this model's last build that wrote a row (1900 when it holds none) -#}
-{% macro last_built() -%}
-(select coalesce(max(_built_at), cast('1900-01-01' as timestamp)) from {{ this }})
+{#- the start of this model's last build that wrote a row (1900 when it holds none), from the
+    stamp column `stamp` of its rows -#}
+{% macro last_built(stamp='_built_at') -%}
+(select coalesce(max({{ stamp }}), cast('1900-01-01' as timestamp)) from {{ this }})
 {%- endmacro %}
 
 {#- the keys whose number of rows in `relation` differs from the count this model stored for

@@ -12,7 +12,7 @@
     incremental_strategy='delete+insert',
     unique_key='house_key',
     on_schema_change='fail',
-    pre_hook="{{ onegrid.inputs_mark_reset(onegrid.placed_inputs_mark()) }}"
+    pre_hook="{{ onegrid.inputs_mark_reset(onegrid.dwellings_inputs_mark()) }}"
 ) }}
 with owners as (
     -- id_hash of an accepted number → its person

@@ -38,8 +38,7 @@ with
 changed as (
     -- records prepared (or prepared again) since this model was last built
     select _record_key, id_hash from {{ ref('int_person_records_prepared') }}
-    where _prepared_at > (
-        select coalesce(max(_prepared_at), cast('1900-01-01' as timestamp)) from {{ this }})
+    where _prepared_at > {{ onegrid.last_built('_prepared_at') }}
 ),
 gone as (
     -- stored records that are no longer current, or no longer carry a usable number

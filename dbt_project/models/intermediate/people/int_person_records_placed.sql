@@ -21,7 +21,7 @@
     incremental_strategy='delete+insert',
     unique_key='_record_key',
     on_schema_change='fail',
-    pre_hook="{{ onegrid.inputs_mark_reset(onegrid.placed_inputs_mark()) }}",
+    pre_hook="{{ onegrid.inputs_mark_reset(onegrid.dwellings_inputs_mark()) }}",
     post_hook="{{ onegrid.delete_if_incremental('source is null') }}"
 ) }}
 with
@@ -175,7 +175,7 @@ select
     h._inputs_mark,
     {{ onegrid.build_stamp() }} as _built_at
 from {{ prepared }} p
-cross join ({{ onegrid.placed_inputs_mark() }}) h
+cross join ({{ onegrid.dwellings_inputs_mark() }}) h
 left join dwellings d on d.address_key = p.live_key and d.district_code = p.live_district_code
 left join dwellings_any_county da on da.address_key = p.live_key
 left join ambiguous_resolved ar on ar._record_key = p._record_key

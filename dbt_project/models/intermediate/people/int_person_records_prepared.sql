@@ -74,7 +74,7 @@ select
     (select inputs_hash from inputs_hash) as _inputs_hash,
     -- when this row was (re)prepared: int_person_id_clusters judges again the numbers of rows
     -- newer than its own
-    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp) as _prepared_at
+    {{ onegrid.build_stamp() }} as _prepared_at
 from raw r
 left join {{ ref('int_addresses_standardised') }} a on a.address_raw = r.live_address
 left join districts dn on dn.district_name = a.prefix_district

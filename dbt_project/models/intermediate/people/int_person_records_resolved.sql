@@ -36,9 +36,12 @@ loose_all as (
     select * from {{ ref('int_person_records_placed') }} where not coalesce(id_accepted, false)
 ),
 {%- if is_incremental() %}
-changed as (
-    select _record_key from {{ ref('int_person_records_placed') }}
+changed_rows as (
+    select * from {{ ref('int_person_records_placed') }}
     where _built_at > {{ onegrid.last_built() }}
+),
+changed as (
+    select _record_key from changed_rows
 ),
 gone as (
     select t._record_key
@@ -46,10 +49,6 @@ gone as (
     left join (select _record_key from {{ ref('int_person_records_placed') }}) p
       on p._record_key = t._record_key
     where p._record_key is null
-),
-changed_rows as (
-    select * from {{ ref('int_person_records_placed') }}
-    where _record_key in (select _record_key from changed)
 ),
 stored_candidates as (
     select _record_key, _candidates from {{ this }} where _candidates is not null
