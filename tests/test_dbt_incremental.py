@@ -156,7 +156,10 @@ PLACED = "intermediate.int_person_records_placed"
 RESOLVED = "intermediate.int_person_records_resolved"
 PERSONS = "intermediate.int_persons_resolved"
 HOUSEHOLDS = "intermediate.int_households_built"
-CHAIN = [CLUSTERS, PLACED, RESOLVED, PERSONS, HOUSEHOLDS, HOUSES_RESOLVED]
+# the published marts built incrementally on the chain (macros/mart_marks.sql)
+MARTS = ["marts_restricted.dim_person", "marts.dim_household", "marts.dim_house",
+         "marts.xref_source_record"]
+CHAIN = [CLUSTERS, PLACED, RESOLVED, PERSONS, HOUSEHOLDS, HOUSES_RESOLVED, *MARTS]
 
 
 def _clusters(data_dir, table: str = CLUSTERS) -> list[tuple]:
@@ -213,10 +216,10 @@ def test_id_clusters_incremental_equals_full_refresh(onegrid_env):
                     assert ingest_delivery(src.name, d.name, landing).status == "accepted"
                     ingested.add((src.name, d.name))
 
-    select = ["build", "-s", "+int_households_built", "+int_houses_resolved",
-              "--exclude", "test_type:data"]
+    marts = [m.split(".")[1] for m in MARTS]
+    select = ["build", "-s", *("+" + m for m in marts), "--exclude", "test_type:data"]
     chain = ["int_person_id_clusters", "int_person_records_placed", "int_person_records_resolved",
-             "int_persons_resolved", "int_households_built", "int_houses_resolved"]
+             "int_persons_resolved", "int_households_built", "int_houses_resolved", *marts]
     # rebuilt from the address texts on (the incremental models before them are compared with
     # their rebuilds in test_incremental_equals_full_refresh)
     rebuild = ["int_addresses_standardised", "int_person_records_prepared",
@@ -314,7 +317,8 @@ def test_id_clusters_incremental_equals_full_refresh(onegrid_env):
 
     # delta 2: the first mistyped copy, every other repaired record, a probabilistic record and
     # the best candidate of another, and one twin leave; a housing delta gives a dwelling
-    # another owner (every dwelling is built and every record placed again)
+    # another owner and ends another record (every dwelling is built and every record placed
+    # again)
     gone = pl.concat([copies.head(1), last.filter(pl.col("人员编号").is_in(repaired_ids[2:])),
                       last.filter(pl.col("人员编号").is_in(best_ids + linked_ids)),
                       twins.filter(pl.col("人员编号") == "RKW" + lonely_ids[0])])
@@ -322,10 +326,24 @@ def test_id_clusters_incremental_equals_full_refresh(onegrid_env):
                              pl.lit("2026-11-12").alias("变动日期")).select(header)
     builder.household("20261112", gone.to_dicts(), kind="delta", header=header)
     latest_houses = sorted((landing / "housing").iterdir())[-1] / "houses.xlsx"
-    house = pl.read_excel(latest_houses, infer_schema_length=0).head(1).with_columns(
+    houses_landed = pl.read_excel(latest_houses, infer_schema_length=0)
+    house = houses_landed.head(1).with_columns(
         pl.lit(ok.row(20, named=True)["公民身份号码"]).alias("产权人证件号码"),
         pl.lit("变更").alias("变动类型"))
-    builder.housing("20261112", house.to_dicts(), kind="delta")
+    # and a housing record ends (its dwelling and its row of xref_source_record leave)
+    ended_house = houses_landed.slice(1, 1).with_columns(pl.lit("注销").alias("变动类型"))
+    builder.housing("20261112", pl.concat([house, ended_house]).to_dicts(), kind="delta")
+    xref = "marts.xref_source_record"
+    housing_ids = {r[1] for r in _clusters(data, xref) if r[0] == "housing"}
+    # a mart without a stored mark (a warehouse of an earlier version) takes every row again
+    con = duckdb.connect(str(data / "warehouse" / "onegrid.duckdb"))
+    try:
+        marks = {r[0] for r in con.execute("select table_name from duckdb_tables() "
+                                           "where table_name like 'onegrid_mark__%'").fetchall()}
+        assert marks == {"onegrid_mark__" + m for m in marts}, marks
+        con.execute("drop table main.onegrid_mark__dim_person")
+    finally:
+        con.close()
     ingest()
     run_dbt(data, select)
     incremental = _chain(data)
@@ -333,3 +351,6 @@ def test_id_clusters_incremental_equals_full_refresh(onegrid_env):
     rebuilt = _chain(data)
     for t in CHAIN:
         same(t, incremental[t], rebuilt[t])
+    ended_id = ended_house.row(0, named=True)["房屋编码"]
+    assert ended_id in housing_ids
+    assert ended_id not in {r[1] for r in incremental[xref] if r[0] == "housing"}

@@ -65,7 +65,8 @@ select
     o.person_key as owner_person_key,
     a.owner_id_hash is not null as owner_has_id,
     a.records_in_dwelling as source_records,
-    a._inputs_mark
+    a._inputs_mark,
+    {{ onegrid.build_stamp() }} as _built_at
 from h a
 left join coords c on c.house_key = a.house_key
 left join owners o on o.id_hash = a.owner_id_hash

@@ -1,9 +1,23 @@
-{{ config(enabled=(var('people_source', 'er') != 'none')) }}
 -- One row per current source record: the real-world entity it resolved to, its grid and how.
+-- Incremental: a build writes again the person records written to int_person_records_resolved
+-- since its last build, and the dwelling, incident and party-organisation rows whole (a third of
+-- the rows, rebuilt upstream on every delivery of their sources); the pre_hook deletes those
+-- and the person records that left (macros/mart_marks.sql).
+{{ config(
+    enabled=(var('people_source', 'er') != 'none'),
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ onegrid.mart_delete_rewritten('source, source_record_id', ref('int_person_records_resolved')) }}",
+    post_hook="{{ onegrid.mart_mark_save() }}"
+) }}
 with persons as (
     select source, source_record_id, 'person' as entity_type, person_key as entity_key,
            grid_code, match_rule, match_score
     from {{ ref('int_person_records_resolved') }}
+    {%- if is_incremental() %}
+    where _built_at > {{ onegrid.mart_last_built() }}
+    {%- endif %}
 ),
 houses as (
     select source, source_record_id, 'house' as entity_type, house_key as entity_key,

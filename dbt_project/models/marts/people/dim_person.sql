@@ -1,5 +1,15 @@
 -- One row per real person (实有人口 / 党员), restricted tier (identifiers present).
-{{ config(schema='marts_restricted') }}
+-- Incremental: a projection of int_persons_resolved; a build appends the persons written there
+-- since its last build, after its pre_hook deleted their old rows and the persons that left
+-- (macros/mart_marks.sql).
+{{ config(
+    schema='marts_restricted',
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ onegrid.mart_delete_rewritten('person_key', ref('int_persons_resolved')) }}",
+    post_hook="{{ onegrid.mart_mark_save() }}"
+) }}
 select
     cast(person_key as varchar) as person_key,
     cast(household_key as varchar) as household_key,
@@ -20,3 +30,6 @@ select
     cast(source_records as integer) as source_records,
     cast(min_match_score as double) as min_match_score
 from {{ ref('int_persons_resolved') }}
+{%- if is_incremental() %}
+where _built_at > {{ onegrid.mart_last_built() }}
+{%- endif %}

@@ -1,0 +1,53 @@
+{#-
+  Incremental published marts. A published mart's columns are its contract
+  (shared/contracts/marts.md), with no room for a build stamp; so the mart keeps the start of
+  its last build in a one-row table of its own, `<target schema>.onegrid_mark__<mart>`, written
+  by its post_hook (mart_mark_save) in the same transaction as its rows. A build takes from the
+  model the mart projects only the rows written there since (their _built_at, macros/people/
+  incremental_chain.sql):
+    - a mart that is a projection appends them, after its pre_hook deleted the rows it writes
+      again and those that left (mart_delete_rewritten: one anti-join);
+    - a mart that also rewrites rows for another reason (dim_house: the dwellings whose number
+      of residents changed) replaces its rows by key (delete+insert) and deletes those that
+      left in a post_hook (mart_delete_gone).
+  Without a stored mark (a warehouse built before marts were incremental) every row is taken.
+  The marts always equal a full rebuild (tests/test_dbt_incremental.py).
+-#}
+{% macro mart_mark_relation() -%}
+{{ return(api.Relation.create(database=this.database, schema=target.schema,
+                              identifier='onegrid_mark__' ~ this.identifier)) }}
+{%- endmacro %}
+
+{#- the start of this mart's last build (1900 when it has no stored mark) -#}
+{% macro mart_last_built() -%}
+{%- set rel = adapter.get_relation(database=this.database, schema=target.schema,
+                                   identifier='onegrid_mark__' ~ this.identifier) if execute else none -%}
+{%- if rel is none -%}
+cast('1900-01-01' as timestamp)
+{%- else -%}
+(select max(built_at) from {{ rel }})
+{%- endif -%}
+{%- endmacro %}
+
+{#- post_hook: store the start of this build as the mart's mark -#}
+{% macro mart_mark_save() -%}
+create or replace table {{ onegrid.mart_mark_relation() }} as
+select {{ onegrid.build_stamp() }} as built_at
+{%- endmacro %}
+
+{#- post_hook: on an incremental build, delete the rows whose key (a column, or several separated
+    by commas) is no longer in `relation`, the model the mart projects; `where` limits the
+    deletion to the rows that come from that model -#}
+{% macro mart_delete_gone(key, relation, where=none) -%}
+{{ onegrid.delete_if_incremental((where ~ " and " if where else "") ~ "(" ~ key ~ ") not in (select "
+                                 ~ key ~ " from " ~ relation ~ ")") }}
+{%- endmacro %}
+
+{#- pre_hook of an appending mart: on an incremental build, delete every row whose key (columns
+    separated by commas) is not among the rows of `relation` written before the mart's last
+    build: the rows written there since, those that left, and the rows from elsewhere, which the
+    build writes again whole -#}
+{% macro mart_delete_rewritten(key, relation) -%}
+{{ onegrid.delete_if_incremental("(" ~ key ~ ") not in (select " ~ key ~ " from " ~ relation
+                                 ~ " where _built_at <= " ~ onegrid.mart_last_built() ~ ")") }}
+{%- endmacro %}
