@@ -23,7 +23,12 @@ select count(*) from (
 {%- endmacro %}
 
 {% macro inputs_mark_reset(mark_sql) -%}
-{{ onegrid.delete_if_incremental("_inputs_mark is distinct from (" ~ mark_sql ~ ")") }}
+{{ onegrid.delete_if_incremental("not (" ~ onegrid.inputs_mark_kept(mark_sql) ~ ")") }}
+{%- endmacro %}
+
+{#- the condition a stored row meets when inputs_mark_reset keeps it -#}
+{% macro inputs_mark_kept(mark_sql) -%}
+_inputs_mark is not distinct from ({{ mark_sql }})
 {%- endmacro %}
 
 {#- the mark of int_house_records_resolved: the newest housing and grid deliveries -#}

@@ -18,15 +18,16 @@
                               identifier='onegrid_mark__' ~ this.identifier)) }}
 {%- endmacro %}
 
-{#- the start of this mart's last build (1900 when it has no stored mark) -#}
+{#- the start of this mart's last build (1900 when it has no stored mark), read when the mart is
+    compiled and written as a literal (see last_built) -#}
 {% macro mart_last_built() -%}
 {%- set rel = adapter.get_relation(database=this.database, schema=target.schema,
                                    identifier='onegrid_mark__' ~ this.identifier) if execute else none -%}
-{%- if rel is none -%}
-cast('1900-01-01' as timestamp)
-{%- else -%}
-(select max(built_at) from {{ rel }})
+{%- set value = '1900-01-01' -%}
+{%- if rel is not none -%}
+  {%- set value = run_query("select cast(coalesce(max(built_at), cast('1900-01-01' as timestamp)) as varchar) from " ~ rel).columns[0].values()[0] -%}
 {%- endif -%}
+cast('{{ value }}' as timestamp)
 {%- endmacro %}
 
 {#- post_hook: store the start of this build as the mart's mark -#}

@@ -26,12 +26,13 @@
 ) }}
 with
 {%- if is_incremental() %}
+{%- set since = onegrid.last_built(survives=onegrid.inputs_mark_kept(onegrid.dwellings_inputs_mark())) %}
 changed as (
     select _record_key from {{ ref('int_person_records_prepared') }}
-    where _prepared_at > {{ onegrid.last_built() }}
+    where _prepared_at > {{ since }}
     union
     select _record_key from {{ ref('int_person_id_clusters') }}
-    where _built_at > {{ onegrid.last_built() }}
+    where _built_at > {{ since }}
 ),
 gone as (
     select t._record_key, t.household_h

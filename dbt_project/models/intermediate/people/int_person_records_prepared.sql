@@ -26,8 +26,8 @@
 with raw as (
     select * from {{ ref('int_person_records_base') }} r
     {%- if is_incremental() %}
-    where r._delivery_id > coalesce(
-        (select max(t._delivery_id) from {{ this }} t where t.source = r.source), '')
+    where {{ onegrid.newer_than_stored('r._delivery_id', 'r.source', 'source', '_delivery_id',
+                                       reset_if=onegrid.person_prep_stale()) }}
     {%- endif %}
 ),
 districts as (
