@@ -30,8 +30,9 @@ def test_asset_keys_groups_and_deps():
 
 def test_a_big_city_is_built_one_model_at_a_time(monkeypatch, tmp_path):
     """Side by side, two entity-resolution models of a big city spill out of the one DuckDB
-    memory budget: from SERIAL_BUILD_PERSON_ROWS bronze person rows dbt runs one model at a
-    time, unless the operator set ONEGRID_DBT_THREADS."""
+    memory budget: from SERIAL_BUILD_PERSON_ROWS bronze person rows to build dbt runs one model
+    at a time, unless the operator set ONEGRID_DBT_THREADS; an incremental build counts only
+    the deliveries the warehouse does not hold yet."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -48,5 +49,19 @@ def test_a_big_city_is_built_one_model_at_a_time(monkeypatch, tmp_path):
     assert wh._dbt_thread_args() == []
     monkeypatch.setattr(wh, "SERIAL_BUILD_PERSON_ROWS", 5)
     assert wh._dbt_thread_args() == ["--threads", "1"]
-    monkeypatch.setenv("ONEGRID_DBT_THREADS", "2")
+
+    # an incremental build reads only the deliveries newer than those in the warehouse
+    import duckdb
+
+    from pipelines import config
+
+    config.warehouse_path().parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(config.warehouse_path()))
+    con.execute("create schema intermediate; create table "
+                "intermediate.int_person_record_versions as select '20260101' as _delivery_id")
+    con.close()
+    assert wh._person_rows_to_build(full_refresh=False) == 2
     assert wh._dbt_thread_args() == []
+    assert wh._dbt_thread_args(full_refresh=True) == ["--threads", "1"]
+    monkeypatch.setenv("ONEGRID_DBT_THREADS", "2")
+    assert wh._dbt_thread_args(full_refresh=True) == []

@@ -145,13 +145,14 @@ def warehouse_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource)
     """``dbt build`` of the selected models, seeds and tests (tests reported as asset checks)."""
     _dbt_env()
     manifest = _manifest()
-    args = ["build", *_dbt_thread_args()]
+    args = ["build"]
     stale = incremental.changed(manifest, config.warehouse_path())
     if stale:
         # stored rows of these incremental models were made by other code
         context.log.info("incremental models changed since the warehouse was built, building "
                          f"with --full-refresh: {', '.join(u.split('.')[-1] for u in stale)}")
         args.append("--full-refresh")
+    args += _dbt_thread_args(full_refresh=bool(stale))
     invocation = dbt.cli(args, context=context, target_path=_dbt_target())
     # The quality checks that follow import GX (seconds): do it now, while dbt works in its
     # own process and this one mostly waits for its events.
@@ -170,20 +171,51 @@ def warehouse_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource)
 # spill and each runs several times slower: at 10M residents (10.9M bronze person rows) the
 # whole `dbt build` took 344.0 s with 2 threads and 323.3 s with 1 (int_house_records_resolved
 # 83.3 s beside int_person_records_prepared, 19.3 s alone). At qianxinan (1.3M rows) 2 threads
-# are faster (36.7 and 37.9 s against 41.1 s). Between the two, one thread from this many rows.
+# are faster (36.7 and 37.9 s against 41.1 s). Between the two, one thread from this many rows
+# to build: an incremental build of a big city (a delta) reads few rows and takes two threads.
 SERIAL_BUILD_PERSON_ROWS = 5_000_000
 
 
-def _dbt_thread_args() -> list[str]:
-    """``--threads 1`` for a big city unless ONEGRID_DBT_THREADS says otherwise (the profile
-    reads that variable)."""
+def _dbt_thread_args(full_refresh: bool = False) -> list[str]:
+    """``--threads 1`` when the build reads the person records of a big city (the first build,
+    a full refresh, a new full delivery), unless ONEGRID_DBT_THREADS says otherwise (the
+    profile reads that variable)."""
     if os.environ.get("ONEGRID_DBT_THREADS"):
         return []
+    return ["--threads", "1"] if _person_rows_to_build(full_refresh) >= SERIAL_BUILD_PERSON_ROWS else []
+
+
+def _person_rows_to_build(full_refresh: bool) -> int:
+    """Bronze household person rows the build reads: those of the deliveries newer than the
+    newest one in the warehouse (all of them on a full refresh or without a warehouse). A newer
+    full delivery resets the person versions, and its rows count in full."""
     import pyarrow.parquet as pq
 
-    files = (config.bronze_dir() / "household" / "persons").glob("*/*.parquet")
-    rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
-    return ["--threads", "1"] if rows >= SERIAL_BUILD_PERSON_ROWS else []
+    built = None if full_refresh else _newest_built_person_delivery()
+    rows = 0
+    for folder in (config.bronze_dir() / "household" / "persons").glob("delivery_id=*"):
+        if built is None or folder.name.split("=", 1)[1] > built:
+            rows += sum(pq.ParquetFile(f).metadata.num_rows for f in folder.glob("*.parquet"))
+    return rows
+
+
+def _newest_built_person_delivery() -> str | None:
+    """The newest household delivery in the warehouse's person versions, or None (no warehouse
+    yet, or it cannot be read now: then the build counts every row)."""
+    import duckdb
+
+    path = config.warehouse_path()
+    if not path.exists():
+        return None
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+        try:
+            return con.execute("select max(_delivery_id) from "
+                               "intermediate.int_person_record_versions").fetchone()[0]
+        finally:
+            con.close()
+    except duckdb.Error:
+        return None
 
 
 def _manifest() -> Mapping[str, Any]:
