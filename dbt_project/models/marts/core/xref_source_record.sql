@@ -1,16 +1,18 @@
 -- One row per current source record: the real-world entity it resolved to, its grid and how.
 -- Incremental: a build writes again the person records written to int_person_records_resolved
--- since its last build, and the dwelling, incident and party-organisation rows whole (a third of
--- the rows, rebuilt upstream on every delivery of their sources); the pre_hook deletes those
--- and the person records that left (macros/mart_marks.sql).
+-- since its last build, the incident and party-organisation rows whole, and the dwelling rows
+-- (a third of all rows) whole when the dwellings were built again since (their inputs mark,
+-- stored with the mart's mark); the pre_hook deletes those and the person records that left
+-- (macros/mart_marks.sql).
 {{ config(
     enabled=(var('people_source', 'er') != 'none'),
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    pre_hook="{{ onegrid.mart_delete_rewritten('source, source_record_id', ref('int_person_records_resolved')) }}",
-    post_hook="{{ onegrid.mart_mark_save() }}"
+    pre_hook="{{ onegrid.mart_delete_rewritten('source, source_record_id', ref('int_person_records_resolved'), keep=(\"source = 'housing'\" if onegrid.mart_inputs_unchanged(onegrid.dwellings_inputs_mark()) else none)) }}",
+    post_hook="{{ onegrid.mart_mark_save(onegrid.dwellings_inputs_mark()) }}"
 ) }}
+{%- set dwellings_kept = onegrid.mart_inputs_unchanged(onegrid.dwellings_inputs_mark()) %}
 with persons as (
     select source, source_record_id, 'person' as entity_type, person_key as entity_key,
            grid_code, match_rule, match_score
@@ -23,6 +25,9 @@ houses as (
     select source, source_record_id, 'house' as entity_type, house_key as entity_key,
            grid_code, match_rule, match_score
     from {{ ref('int_house_records_resolved') }}
+    {%- if dwellings_kept %}
+    where 1 = 0
+    {%- endif %}
 ),
 incidents as (
     select 'incident' as source, incident_id as source_record_id, 'incident' as entity_type,
