@@ -153,6 +153,23 @@ def test_dagster_blocking_check_stops_publish(onegrid_env, monkeypatch):
         config.reports_dir() / "suite-mart_dim_person.html").read_text()
 
 
+def test_one_check_runs_alone(onegrid_env):
+    """The suites are the specs of one multi-asset check step that subsets: selecting one check
+    runs that suite only."""
+    import dagster as dg
+
+    from pipelines.defs import quality as quality_defs
+
+    defs = _dagster_defs()
+    spec = next(s for s in quality_defs.SPECS if s.name == "row_accounting")
+    job = defs.resolve_implicit_global_asset_job_def().get_subset(
+        asset_check_selection={spec.key}, asset_selection=set())
+    out = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    assert out.success
+    assert [e.event_specific_data.check_name for e in out.all_events
+            if e.event_type_value == "ASSET_CHECK_EVALUATION"] == ["row_accounting"]
+
+
 def test_change_against_previous_delivery_warns(onegrid_env):
     from pipelines.quality.testing import write_ledger
 

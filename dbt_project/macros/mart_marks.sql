@@ -55,11 +55,9 @@ select {{ onegrid.build_stamp() }} as built_at,
 {%- endmacro %}
 
 {#- post_hook: on an incremental build, delete the rows whose key (a column, or several separated
-    by commas) is no longer in `relation`, the model the mart projects; `where` limits the
-    deletion to the rows that come from that model -#}
-{% macro mart_delete_gone(key, relation, where=none) -%}
-{{ onegrid.delete_if_incremental((where ~ " and " if where else "") ~ "(" ~ key ~ ") not in (select "
-                                 ~ key ~ " from " ~ relation ~ ")") }}
+    by commas) is no longer in `relation`, the model the mart projects -#}
+{% macro mart_delete_gone(key, relation) -%}
+{{ onegrid.delete_if_incremental("(" ~ key ~ ") not in (select " ~ key ~ " from " ~ relation ~ ")") }}
 {%- endmacro %}
 
 {#- pre_hook of an appending mart: on an incremental build, delete every row whose key (columns
