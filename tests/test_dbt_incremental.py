@@ -159,7 +159,8 @@ HOUSEHOLDS = "intermediate.int_households_built"
 # the published marts built incrementally on the chain (macros/mart_marks.sql)
 MARTS = ["marts_restricted.dim_person", "marts.dim_household", "marts.dim_house",
          "marts.xref_source_record"]
-CHAIN = [CLUSTERS, PLACED, RESOLVED, PERSONS, HOUSEHOLDS, HOUSES_RESOLVED, *MARTS]
+HOUSE_DETAILS = "intermediate.int_house_details"
+CHAIN = [CLUSTERS, PLACED, RESOLVED, PERSONS, HOUSEHOLDS, HOUSES_RESOLVED, *MARTS, HOUSE_DETAILS]
 
 
 def _clusters(data_dir, table: str = CLUSTERS) -> list[tuple]:
@@ -217,9 +218,11 @@ def test_id_clusters_incremental_equals_full_refresh(onegrid_env):
                     ingested.add((src.name, d.name))
 
     marts = [m.split(".")[1] for m in MARTS]
-    select = ["build", "-s", *("+" + m for m in marts), "--exclude", "test_type:data"]
+    select = ["build", "-s", *("+" + m for m in marts), "+int_house_details",
+              "--exclude", "test_type:data"]
     chain = ["int_person_id_clusters", "int_person_records_placed", "int_person_records_resolved",
-             "int_persons_resolved", "int_households_built", "int_houses_resolved", *marts]
+             "int_persons_resolved", "int_households_built", "int_houses_resolved", *marts,
+             "int_house_details"]
     # rebuilt from the address texts on (the incremental models before them are compared with
     # their rebuilds in test_incremental_equals_full_refresh)
     rebuild = ["int_addresses_standardised", "int_person_records_prepared",

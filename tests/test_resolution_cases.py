@@ -183,7 +183,7 @@ def test_ambiguous_address_placed_again_when_the_household_moves(tmp_path):
     _write(data, "household", "persons", "20260302", "delta", T(2026, 3, 2), "persons.csv",
            [moved], PERSON_SCHEMA)
     chain = [t.split(".")[1] for t in CHAIN]
-    run_dbt(data, ["build", "-s", *("+" + m.split(".")[1] for m in MARTS),
+    run_dbt(data, ["build", "-s", *("+" + m.split(".")[1] for m in MARTS), "+int_house_details",
                    "--exclude", "test_type:data"])
     c = connect(data)
     try:
