@@ -20,11 +20,17 @@
                               identifier='onegrid_mark__' ~ this.identifier)) }}
 {%- endmacro %}
 
+{#- the mark table of this mart when it exists (none before its first build) -#}
+{% macro mart_mark_stored() -%}
+{%- if not execute -%}{{ return(none) }}{%- endif -%}
+{%- set rel = onegrid.mart_mark_relation() -%}
+{{ return(adapter.get_relation(database=rel.database, schema=rel.schema, identifier=rel.identifier)) }}
+{%- endmacro %}
+
 {#- the start of this mart's last build (1900 when it has no stored mark), read when the mart is
     compiled and written as a literal (see last_built) -#}
 {% macro mart_last_built() -%}
-{%- set rel = adapter.get_relation(database=this.database, schema=target.schema,
-                                   identifier='onegrid_mark__' ~ this.identifier) if execute else none -%}
+{%- set rel = onegrid.mart_mark_stored() -%}
 {%- set value = '1900-01-01' -%}
 {%- if rel is not none -%}
   {%- set value = run_query("select cast(coalesce(max(built_at), cast('1900-01-01' as timestamp)) as varchar) from " ~ rel).columns[0].values()[0] -%}
@@ -45,8 +51,7 @@ select {{ onegrid.build_stamp() }} as built_at,
     inputs can stay -#}
 {% macro mart_inputs_unchanged(inputs_sql) -%}
 {%- if not (execute and is_incremental()) -%}{{ return(false) }}{%- endif -%}
-{%- set rel = adapter.get_relation(database=this.database, schema=target.schema,
-                                   identifier='onegrid_mark__' ~ this.identifier) -%}
+{%- set rel = onegrid.mart_mark_stored() -%}
 {%- if rel is none -%}{{ return(false) }}{%- endif -%}
 {%- set stored = run_query("select * from " ~ rel) -%}
 {%- if 'inputs' not in stored.column_names or stored.rows | length == 0 -%}{{ return(false) }}{%- endif -%}
@@ -55,7 +60,8 @@ select {{ onegrid.build_stamp() }} as built_at,
 {%- endmacro %}
 
 {#- post_hook: on an incremental build, delete the rows whose key (a column, or several separated
-    by commas) is no longer in `relation`, the model the mart projects -#}
+    by commas) is no longer in `relation`, the model whose rows this one mirrors (dim_house:
+    int_houses_resolved; int_house_details: dim_house) -#}
 {% macro mart_delete_gone(key, relation) -%}
 {{ onegrid.delete_if_incremental("(" ~ key ~ ") not in (select " ~ key ~ " from " ~ relation ~ ")") }}
 {%- endmacro %}
