@@ -19,8 +19,10 @@ from pipelines import config
 from pipelines.publish import (
     PublishError,
     current_snapshot_id,
+    discard_staged,
     publish_snapshot,
     snapshot_mode_ok,
+    stage_tables,
     verify_snapshot,
 )
 from pipelines.quality.testing import build_sample_warehouse, write_ledger
@@ -88,6 +90,68 @@ def test_publish_adds_failed_rules_to_quality_issues(warehouse):
     manifest = json.loads((folder / "_manifest.json").read_text())
     assert manifest["quality"]["warnings"] == ["mart_dim_house"]
     assert manifest["tables"]["quality_issues"]["rows"] == 5
+
+
+def test_tables_staged_ahead_publish_the_same_content(warehouse):
+    """The Dagster run writes the tables while its checks run (stage_tables), then publishes
+    them: the same snapshot content as writing them in the publish step, quality rows
+    included; a failed blocking check removes the staged tables."""
+    quality = {"run_id": "r", "checks": [{
+        "check": "mart_dim_house", "source": "warehouse", "blocking": False, "passed": False,
+        "severity": "warning", "expectations": [{
+            "rule": "mart_dim_house.coordinates_in_city", "severity": "warning",
+            "success": False, "detail": "positions inside the city: 3 of 30 rows unexpected"}]}]}
+    inline = publish_snapshot(quality=quality)
+    staged = stage_tables()
+    assert staged.folder.name.startswith(f".staging-{os.getpid()}-")
+    assert (staged.folder / "restricted" / "dim_person.parquet").exists()
+    assert publish_snapshot(quality=quality, staged=staged) == inline  # same content
+    assert not staged.folder.exists()
+    build_sample_warehouse(config.warehouse_path(), variant=1)
+    staged = stage_tables()
+    ahead = publish_snapshot(quality=quality, staged=staged)
+    assert ahead != inline and not staged.folder.exists()
+    qi = json.loads((ahead / "_manifest.json").read_text())["tables"]["quality_issues"]
+    assert qi["rows"] == 5
+    forced = publish_snapshot(quality=quality, force=True)
+    assert (json.loads((forced / "_manifest.json").read_text())["content_hash"]
+            == json.loads((ahead / "_manifest.json").read_text())["content_hash"])
+
+    failed = {"run_id": "f", "checks": [{"check": "mart_dim_person", "blocking": True,
+                                        "passed": False, "severity": "error",
+                                        "expectations": []}]}
+    staged = stage_tables()
+    with pytest.raises(PublishError):
+        publish_snapshot(quality=failed, staged=staged)
+    assert not staged.folder.exists() and current_snapshot_id() == forced.name
+    staged = stage_tables()
+    discard_staged(staged)
+    assert not list(config.marts_dir().glob(".staging-*"))
+
+
+def test_staging_of_a_live_process_is_left_alone(warehouse):
+    """A publisher removes the staging folders of processes that died and those this process
+    left, never one another live process is writing."""
+    marts = config.marts_dir()
+    marts.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        folders = {
+            "live": marts / f".staging-{live.pid}-aaaa",
+            "dead": marts / f".staging-{done.stdout.strip()}-bbbb",
+            "mine": marts / f".staging-{os.getpid()}-cccc",
+            "old": marts / ".staging-20261101T000000Z-12345678",
+        }
+        for f in folders.values():
+            f.mkdir()
+            (f / "dim_grid.parquet").write_bytes(b"partial")
+        publish_snapshot()
+        assert {k for k, f in folders.items() if f.exists()} == {"live"}
+    finally:
+        live.kill()
+        live.wait()
 
 
 def test_idempotent_and_immutable(warehouse):

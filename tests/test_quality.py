@@ -132,6 +132,12 @@ def test_dagster_blocking_check_stops_publish(onegrid_env, monkeypatch):
     evals = [e.event_specific_data for e in ok.all_events
              if e.event_type_value == "ASSET_CHECK_EVALUATION"]
     assert len(evals) == len(load_suites())
+    # write-audit-publish: the tables were staged while the checks ran, then published
+    published = next(e.event_specific_data.materialization for e in ok.all_events
+                     if e.event_type_value == "ASSET_MATERIALIZATION"
+                     and e.asset_key.to_user_string() == "publish/snapshot")
+    assert published.metadata["tables_written"].value == "beside the quality checks"
+    assert not list(config.marts_dir().glob(".staging-*"))
 
     monkeypatch.setenv("STUB_BROKEN", "1")
     bad = job.execute_in_process(instance=instance, raise_on_error=False)
@@ -140,6 +146,8 @@ def test_dagster_blocking_check_stops_publish(onegrid_env, monkeypatch):
     mats = [e.asset_key.to_user_string() for e in bad.all_events
             if e.event_type_value == "ASSET_MATERIALIZATION"]
     assert "publish/snapshot" not in mats
+    # the tables staged beside the failed checks are removed, not left for a later publish
+    assert not list(config.marts_dir().glob(".staging-*"))
     failed = [e.event_specific_data for e in bad.all_events
               if e.event_type_value == "ASSET_CHECK_EVALUATION"
               and not e.event_specific_data.passed]

@@ -12,12 +12,18 @@ Layout (``docs/ARCHITECTURE.md``, ``shared/contracts/marts.md``)::
     marts/<snapshot_id>/restricted/<table>.parquet      restricted tier (``marts_restricted``), 0700/0400
     marts/CURRENT                                       text: the current snapshot_id
 
-Protocol: one publisher at a time (``marts/.publish.lock``, an ``flock`` the kernel releases when
-the process dies). Tables are written into ``marts/.staging-<snapshot_id>/``, fsynced, made
-read-only, the folder is renamed to ``marts/<snapshot_id>/`` and only then ``CURRENT`` is
-replaced (temp file + fsync + ``os.replace`` + directory fsync). Readers that start from
-``CURRENT`` therefore only ever see complete snapshots. Stale ``.staging-*`` folders left by a
-killed publisher are removed by the next one and ignored by readers.
+Protocol (write, audit, publish):
+- Write: ``stage_tables`` writes every table into a staging folder of its own,
+  ``marts/.staging-<pid>-<token>/``. Readers never look there. A Dagster run starts this beside
+  its quality checks, which read the same finished warehouse.
+- Audit: the quality checks. When a blocking one fails, the staged tables are removed.
+- Publish: under one publisher at a time (``marts/.publish.lock``, an ``flock`` the kernel
+  releases when the process dies), the run's quality rows are added, the files fsynced and made
+  read-only, the folder renamed to ``marts/<snapshot_id>/``, and only then ``CURRENT`` is
+  replaced (temp file + fsync + ``os.replace`` + directory fsync).
+Readers that start from ``CURRENT`` therefore only ever see complete snapshots. Staging folders
+of a process that died (a killed publisher) are removed by the next publisher; those of live
+processes are left alone.
 
 Convergence: a snapshot carries ``content_hash``, computed from the warehouse content (row
 count and an order-independent sum of row hashes per table), the source deliveries and the
@@ -35,7 +41,10 @@ import json
 import os
 import shutil
 import stat
+import threading
 import time
+import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines import config
@@ -118,17 +127,6 @@ def _remove_tree(path: Path) -> None:
     if path.exists():
         _make_writable(path)
         shutil.rmtree(path)
-
-
-def clean_staging(marts: Path | None = None) -> list[str]:
-    """Remove staging folders of publishers that died (call with the publish lock held)."""
-    marts = marts or config.marts_dir()
-    removed = []
-    for p in marts.glob(STAGING_PREFIX + "*"):
-        if p.is_dir():
-            _remove_tree(p)
-            removed.append(p.name)
-    return removed
 
 
 def _q(ident: str) -> str:
@@ -259,13 +257,6 @@ def _extra_issues_arrow(rows: list[dict]):
     )
 
 
-def _select_sql(table: dict, has_extra: bool) -> str:
-    src = f"{_q(table['schema'])}.{_q(table['name'])}"
-    if table["name"] == QUALITY_ISSUES and table["schema"] == OPEN_SCHEMA and has_extra:
-        return f"SELECT * FROM {src} UNION ALL BY NAME SELECT * FROM _onegrid_extra_issues"
-    return f"SELECT * FROM {src}"
-
-
 def _fingerprint(con, sql: str) -> tuple[int, str]:
     n, h = con.execute(
         f"SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0)::VARCHAR FROM ({sql}) AS t"
@@ -319,6 +310,160 @@ def _complete_snapshot_with(marts: Path, content_hash: str) -> Path | None:
 
 
 # --- publishing -------------------------------------------------------------------------
+@dataclass
+class Staged:
+    """The warehouse's mart tables written into a staging folder of this process, not yet a
+    snapshot: ``publish_snapshot(staged=...)`` audits, adds the run's quality rows and makes
+    it one. ``tables``: one dict per table (tier, rows, fingerprint, path, columns...)."""
+
+    folder: Path
+    tables: list[dict] = field(default_factory=list)
+
+
+# staging folders of this process not yet published or removed (clean_staging leaves them)
+_OWNED: set[str] = set()
+_OWNED_LOCK = threading.Lock()
+
+
+def _staging_owner(name: str) -> int | None:
+    """The pid in a staging folder's name (``.staging-<pid>-<token>``), or None."""
+    head = name[len(STAGING_PREFIX):].split("-", 1)[0]
+    return int(head) if head.isdigit() else None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_staging(marts: Path | None = None, keep: Path | None = None) -> list[str]:
+    """Remove staging folders nobody will publish: those of processes that died (a killed
+    publisher) and those this process left behind. Folders of other live processes and
+    those this process is still to publish stay."""
+    marts = marts or config.marts_dir()
+    removed = []
+    for p in marts.glob(STAGING_PREFIX + "*"):
+        if not p.is_dir() or (keep is not None and p.name == keep.name):
+            continue
+        owner = _staging_owner(p.name)
+        with _OWNED_LOCK:
+            owned = p.name in _OWNED
+        if owned or (owner is not None and owner != os.getpid() and _pid_alive(owner)):
+            continue
+        _remove_tree(p)
+        removed.append(p.name)
+    return removed
+
+
+def stage_tables(warehouse: Path | None = None, log=None) -> Staged:
+    """Write every table of ``marts`` / ``marts_restricted`` as Parquet into a new staging
+    folder (the "write" of write-audit-publish), with each table's row count and fingerprint.
+
+    Nothing is published: readers never look at staging folders. The Dagster run starts this
+    beside its quality checks (the "audit"), which read the same finished warehouse; the
+    publish step then makes the staged tables a snapshot, or the folder is removed."""
+    import duckdb
+
+    say = log or (lambda msg: None)
+    warehouse = Path(warehouse) if warehouse else config.warehouse_path()
+    if not warehouse.exists():
+        raise PublishError(f"warehouse not found: {warehouse}")
+    marts = config.marts_dir()
+    marts.mkdir(parents=True, exist_ok=True)
+    sleep = float(os.environ.get(SLEEP_ENV, "0") or 0)
+    staged = Staged(marts / f"{STAGING_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}")
+    with _OWNED_LOCK:
+        _OWNED.add(staged.folder.name)
+    try:
+        stale = clean_staging(marts)
+        if stale:
+            say(f"removed {len(stale)} stale staging folder(s) of an interrupted publish")
+        staged.folder.mkdir(mode=0o755)
+        con = duckdb.connect(str(warehouse), read_only=True)
+        con.execute("SET enable_progress_bar = false")
+        try:
+            staged.tables = _list_tables(con)
+            if not staged.tables:
+                raise PublishError("the warehouse has no tables in schemas marts/marts_restricted")
+            for t in staged.tables:
+                if t["tier"] == "restricted":
+                    rdir = staged.folder / "restricted"
+                    rdir.mkdir(mode=0o700, exist_ok=True)
+                    os.chmod(rdir, 0o700)
+                    t["path"] = f"restricted/{t['name']}.parquet"
+                else:
+                    t["path"] = f"{t['name']}.parquet"
+                sql = f"SELECT * FROM {_q(t['schema'])}.{_q(t['name'])}"
+                t["rows"], t["fingerprint"] = _write_table(con, sql, staged.folder / t["path"],
+                                                           t["name"])
+                say(f"wrote {t['tier']} table {t['name']} ({t['rows']} rows)")
+                if sleep:
+                    time.sleep(sleep)
+        finally:
+            con.close()
+    except BaseException:
+        discard_staged(staged)
+        raise
+    return staged
+
+
+def discard_staged(staged: Staged) -> None:
+    """Remove staged tables that will not be published (e.g. a blocking check failed)."""
+    _remove_tree(staged.folder)
+    with _OWNED_LOCK:
+        _OWNED.discard(staged.folder.name)
+
+
+def _write_table(con, sql: str, target: Path, name: str) -> tuple[int, str]:
+    """Row count and fingerprint of a query, and the query written to ``target``."""
+    rows, fingerprint = _fingerprint(con, sql)
+    # zstd level 1: qianxinan's marts in 2.2 s instead of 3.0 s at DuckDB's default level,
+    # and 205 MB instead of 211 MB
+    con.execute(f"COPY ({sql}) TO '{target.as_posix()}' "
+                "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)")
+    written = _parquet_rows(target)
+    if written != rows:
+        raise PublishError(f"{name}: wrote {written} rows, expected {rows}")
+    return rows, fingerprint
+
+
+def _add_quality_rows(staged: Staged, extra: list[dict]) -> None:
+    """The run's failed rules as ``quality_issues`` rows, after the warehouse's own (the
+    staged file is written again with them; without the table, they are the table)."""
+    import duckdb
+
+    if not extra:
+        return
+    table = next((t for t in staged.tables
+                  if t["name"] == QUALITY_ISSUES and t["tier"] == "open"), None)
+    if table is None:
+        table = {"schema": None, "name": QUALITY_ISSUES, "tier": "open",
+                 "path": f"{QUALITY_ISSUES}.parquet",
+                 "description": "Problems found in the data (quality_issues)",
+                 "columns": [{"name": c, "type": "VARCHAR", "description": ""}
+                             for c in QUALITY_ISSUE_COLUMNS]}
+        staged.tables.append(table)
+        sql = "SELECT * FROM _onegrid_extra_issues"
+    else:
+        base = (staged.folder / table["path"]).as_posix()
+        sql = (f"SELECT * FROM read_parquet('{base}') "
+               "UNION ALL BY NAME SELECT * FROM _onegrid_extra_issues")
+    target = staged.folder / table["path"]
+    tmp = target.with_name(f".{target.name}.tmp")
+    mem = duckdb.connect()
+    try:
+        mem.register("_onegrid_extra_issues", _extra_issues_arrow(extra))
+        table["rows"], table["fingerprint"] = _write_table(mem, sql, tmp, QUALITY_ISSUES)
+    finally:
+        mem.close()
+    os.replace(tmp, target)
+
+
 def publish_snapshot(
     warehouse: Path | None = None,
     quality: dict | None = None,
@@ -326,6 +471,7 @@ def publish_snapshot(
     force: bool = False,
     keep: int | None = None,
     log=None,
+    staged: Staged | None = None,
 ) -> Path:
     """Publish every table of ``marts`` / ``marts_restricted`` as a new immutable snapshot.
 
@@ -334,140 +480,96 @@ def publish_snapshot(
     each failed rule becomes a ``quality_issues`` row. Raises ``PublishError`` when quality
     holds a failed blocking check (nothing is published then). ``quality=None`` means the
     caller audited already (the Dagster asset always passes the run's results; to audit and
-    publish outside Dagster: ``publish_snapshot(quality=run_checks())``).
+    publish outside Dagster: ``publish_snapshot(quality=run_checks())``). ``staged``: the
+    tables written ahead by ``stage_tables`` (beside the audit); without it they are written
+    here. Either way the staging folder is a snapshot or gone when this returns.
     """
-    import duckdb
-
     say = log or (lambda msg: None)
-    warehouse = Path(warehouse) if warehouse else config.warehouse_path()
     summary = quality_summary(quality)
     if summary["blocking_failed"]:
+        if staged is not None:
+            discard_staged(staged)
         raise PublishError(
             f"blocking quality checks failed, not publishing: {summary['blocking_failed']}"
         )
-    if not warehouse.exists():
-        raise PublishError(f"warehouse not found: {warehouse}")
+    if staged is None:
+        staged = stage_tables(warehouse, log=log)
     marts = config.marts_dir()
-    marts.mkdir(parents=True, exist_ok=True)
     keep = int(os.environ.get(KEEP_ENV, "0")) if keep is None else keep
-    sleep = float(os.environ.get(SLEEP_ENV, "0") or 0)
+    try:
+        _add_quality_rows(staged, quality_issue_rows(quality))
+        with _publish_lock(marts):
+            return _commit(staged, marts, summary, force, keep, say)
+    finally:
+        discard_staged(staged)  # when not made a snapshot (same content, or an error)
 
-    with _publish_lock(marts):
-        stale = clean_staging(marts)
-        if stale:
-            say(f"removed {len(stale)} stale staging folder(s) of an interrupted publish")
-        con = duckdb.connect(str(warehouse), read_only=True)
-        con.execute("SET enable_progress_bar = false")
-        try:
-            tables = _list_tables(con)
-            if not tables:
-                raise PublishError("the warehouse has no tables in schemas marts/marts_restricted")
-            extra = quality_issue_rows(quality)
-            if extra:
-                con.register("_onegrid_extra_issues", _extra_issues_arrow(extra))
-            if extra and not any(t["name"] == QUALITY_ISSUES for t in tables):
-                tables.append({"schema": None, "name": QUALITY_ISSUES, "tier": "open",
-                               "description": "Problems found in the data (quality_issues)",
-                               "columns": [{"name": c, "type": "VARCHAR", "description": ""}
-                                           for c in QUALITY_ISSUE_COLUMNS]})
-            deliveries = read_ledger()
-            for t in tables:
-                sql = ("SELECT * FROM _onegrid_extra_issues" if t["schema"] is None
-                       else _select_sql(t, bool(extra)))
-                t["_sql"] = sql
-                t["rows"], t["fingerprint"] = _fingerprint(con, sql)
-            content = {
-                "tables": {t["name"]: [t["tier"], t["rows"], t["fingerprint"],
-                                       [(c["name"], c["type"]) for c in t["columns"]]]
-                           for t in tables},
-                "deliveries": deliveries,
-            }
-            content_hash = hashlib.sha256(
-                json.dumps(content, sort_keys=True, ensure_ascii=False).encode()
-            ).hexdigest()
-            current = read_current(marts)
-            if current and not force and current[1].get("content_hash") == content_hash:
-                say(f"content unchanged: snapshot {current[0].name} stays current")
-                return current[0]
-            if not force:
-                # A publisher killed between the rename and the switch left a complete
-                # snapshot of this very content: switch to it instead of writing it again.
-                done = _complete_snapshot_with(marts, content_hash)
-                if done is not None:
-                    _write_atomic(marts / CURRENT, done.name + "\n")
-                    say(f"snapshot {done.name} (same content) is now current")
-                    return done
 
-            now = _dt.datetime.now(_dt.UTC)
-            base = f"{now:%Y%m%dT%H%M%SZ}-{content_hash[:8]}"
-            snapshot_id, n = base, 1
-            while (marts / snapshot_id).exists():
-                n += 1
-                snapshot_id = f"{base}-{n}"
-            staging = marts / f"{STAGING_PREFIX}{snapshot_id}"
-            staging.mkdir(mode=0o755)
-            entries = {}
-            for t in tables:
-                if t["tier"] == "restricted":
-                    rdir = staging / "restricted"
-                    rdir.mkdir(mode=0o700, exist_ok=True)
-                    os.chmod(rdir, 0o700)
-                    rel = f"restricted/{t['name']}.parquet"
-                else:
-                    rel = f"{t['name']}.parquet"
-                target = staging / rel
-                # zstd level 1: qianxinan's marts in 2.2 s instead of 3.0 s at DuckDB's
-                # default level, and 205 MB instead of 211 MB
-                con.execute(
-                    f"COPY ({t['_sql']}) TO '{target.as_posix()}' "
-                    "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)"
-                )
-                written = _parquet_rows(target)
-                if written != t["rows"]:
-                    raise PublishError(f"{t['name']}: wrote {written} rows, expected {t['rows']}")
-                entries[t["name"]] = {
-                    "tier": t["tier"],
-                    "path": rel,
-                    "rows": t["rows"],
-                    "fingerprint": t["fingerprint"],
-                    "description": t["description"],
-                    "columns": t["columns"],
-                }
-                say(f"wrote {t['tier']} table {t['name']} ({t['rows']} rows)")
-                if sleep:
-                    time.sleep(sleep)
-        finally:
-            con.close()
+def _commit(staged: Staged, marts: Path, summary: dict, force: bool, keep: int, say) -> Path:
+    """Make the staged tables the current snapshot (call with the publish lock held)."""
+    stale = clean_staging(marts, keep=staged.folder)
+    if stale:
+        say(f"removed {len(stale)} stale staging folder(s) of an interrupted publish")
+    deliveries = read_ledger()
+    content = {
+        "tables": {t["name"]: [t["tier"], t["rows"], t["fingerprint"],
+                               [(c["name"], c["type"]) for c in t["columns"]]]
+                   for t in staged.tables},
+        "deliveries": deliveries,
+    }
+    content_hash = hashlib.sha256(
+        json.dumps(content, sort_keys=True, ensure_ascii=False).encode()
+    ).hexdigest()
+    current = read_current(marts)
+    if current and not force and current[1].get("content_hash") == content_hash:
+        say(f"content unchanged: snapshot {current[0].name} stays current")
+        return current[0]
+    if not force:
+        # A publisher killed between the rename and the switch left a complete
+        # snapshot of this very content: switch to it instead of writing it again.
+        done = _complete_snapshot_with(marts, content_hash)
+        if done is not None:
+            _write_atomic(marts / CURRENT, done.name + "\n")
+            say(f"snapshot {done.name} (same content) is now current")
+            return done
 
-        manifest = {
-            "format_version": 1,
-            "snapshot_id": snapshot_id,
-            "built_at": now.isoformat(timespec="seconds"),
-            "content_hash": content_hash,
-            "tables": entries,
-            "deliveries": deliveries,
-            "quality": summary,
-        }
-        (staging / MANIFEST).write_text(
-            json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=False)
-        )
-        _sync_tree(staging)
-        # Read-only: open files for everyone, restricted ones for the owner only.
-        if (staging / "restricted").exists():
-            _freeze(staging / "restricted", 0o400, 0o500)
-        for p in staging.iterdir():
-            if p.is_file():
-                os.chmod(p, 0o444)
-        final = marts / snapshot_id
-        os.rename(staging, final)
-        os.chmod(final, 0o555)
-        _fsync_path(marts)
-        _write_atomic(marts / CURRENT, snapshot_id + "\n")
-        say(f"published snapshot {snapshot_id}; CURRENT switched")
-        removed = _apply_retention(marts, keep, snapshot_id)
-        if removed:
-            say(f"retention removed {len(removed)} old snapshot(s)")
-        return final
+    now = _dt.datetime.now(_dt.UTC)
+    base = f"{now:%Y%m%dT%H%M%SZ}-{content_hash[:8]}"
+    snapshot_id, n = base, 1
+    while (marts / snapshot_id).exists():
+        n += 1
+        snapshot_id = f"{base}-{n}"
+    manifest = {
+        "format_version": 1,
+        "snapshot_id": snapshot_id,
+        "built_at": now.isoformat(timespec="seconds"),
+        "content_hash": content_hash,
+        "tables": {t["name"]: {k: t[k] for k in ("tier", "path", "rows", "fingerprint",
+                                                   "description", "columns")}
+                   for t in staged.tables},
+        "deliveries": deliveries,
+        "quality": summary,
+    }
+    staging = staged.folder
+    (staging / MANIFEST).write_text(
+        json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=False)
+    )
+    _sync_tree(staging)
+    # Read-only: open files for everyone, restricted ones for the owner only.
+    if (staging / "restricted").exists():
+        _freeze(staging / "restricted", 0o400, 0o500)
+    for p in staging.iterdir():
+        if p.is_file():
+            os.chmod(p, 0o444)
+    final = marts / snapshot_id
+    os.rename(staging, final)
+    os.chmod(final, 0o555)
+    _fsync_path(marts)
+    _write_atomic(marts / CURRENT, snapshot_id + "\n")
+    say(f"published snapshot {snapshot_id}; CURRENT switched")
+    removed = _apply_retention(marts, keep, snapshot_id)
+    if removed:
+        say(f"retention removed {len(removed)} old snapshot(s)")
+    return final
 
 
 def verify_snapshot(folder: Path) -> dict:

@@ -4,7 +4,10 @@
 ``marts_restricted``) and on the quality audit asset, so the blocking asset checks on them run
 first; a failed blocking check keeps this asset from running and the previous snapshot stays
 current. The asset calls ``pipelines.publish.publish_snapshot`` (write-audit-publish) with the
-run's quality results, then rewrites the reviewer reports.
+run's quality results, then rewrites the reviewer reports. Under the in-process executor the
+quality step writes the tables ahead into a staging folder while its checks run
+(``start_staging_ahead``); this asset then publishes them, and a failed blocking check removes
+them (``discard_staging_ahead``).
 """
 
 
@@ -17,6 +20,9 @@ REQUIRED_MARTS = (
     ("marts", "dim_household"), ("marts", "dim_house"), ("marts", "fct_incident"),
     ("marts", "mart_grid_profile"), ("marts", "mart_city_summary"), ("marts", "quality_issues"),
 )
+
+
+STAGE_AHEAD = "publish-stage"
 
 
 def mart_keys() -> list[dg.AssetKey]:
@@ -55,7 +61,8 @@ def snapshot(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         # Published on its own (no checks in this run): audit here first.
         quality = run_checks(run_id=context.run.run_id, write_reports=False)
     summary = quality_summary(quality)
-    folder = publish_snapshot(quality=quality, log=context.log.info)
+    staged = _staged_ahead(context)
+    folder = publish_snapshot(quality=quality, log=context.log.info, staged=staged)
     write_reports(context.run.run_id, quality)
     import json
 
@@ -68,8 +75,45 @@ def snapshot(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
             "rows": sum(t["rows"] for t in manifest["tables"].values()),
             "checks": summary["checks"],
             "warnings": len(summary["warnings"]),
+            "tables_written": "beside the quality checks" if staged else "in this step",
         }
     )
+
+
+def _staged_ahead(context: dg.AssetExecutionContext):
+    """The tables this run's quality step staged beside its checks, or None (then
+    ``publish_snapshot`` writes them itself)."""
+    from pipelines.lib import ahead
+
+    started = ahead.take(context.run.run_id, STAGE_AHEAD)
+    if started is None:
+        return None
+    try:
+        return started.result()
+    except Exception as exc:  # noqa: BLE001 - written again here; the reason is logged
+        context.log.warning(f"staging the tables beside the checks failed "
+                            f"({type(exc).__name__}); writing them now")
+        return None
+
+
+def start_staging_ahead(context) -> None:
+    """Write the snapshot's tables into a staging folder in the background while the quality
+    checks run, when this process also runs the publish step (the in-process executor)."""
+    from pipelines.lib import ahead
+    from pipelines.publish import stage_tables
+
+    if ahead.planned(context, snapshot.op.name):
+        ahead.start(context.run.run_id, STAGE_AHEAD, stage_tables, thread_name="publish-stage")
+
+
+def discard_staging_ahead(run_id: str) -> None:
+    """Remove the tables staged for this run: its blocking checks failed, nothing publishes."""
+    from pipelines.lib import ahead
+    from pipelines.publish import discard_staged
+
+    started = ahead.take(run_id, STAGE_AHEAD)
+    if started is not None and started.exception() is None:
+        discard_staged(started.result())
 
 
 defs = dg.Definitions(assets=[snapshot])

@@ -113,19 +113,27 @@ SPECS = [check_spec(s) for s in SUITES]
     description="The GX suites of expectations/, one asset check each.",
 )
 def quality_suites(context: dg.AssetCheckExecutionContext):
+    from pipelines.defs.publish import discard_staging_ahead, start_staging_ahead
     from pipelines.quality.reports import write_reports
 
     run_id = context.op_execution_context.run.run_id
     selected = context.selected_asset_check_keys
     suites = [s for s, spec in zip(SUITES, SPECS) if spec.key in selected]
     params = default_params()
+    # write-audit-publish: the snapshot's tables are written (staged) while the checks audit
+    start_staging_ahead(context.op_execution_context)
     prefetch_warehouse_batches(run_id, suites, params)
+    blocked, finished = False, False
     try:
         for suite in suites:
             outcome = run_suite(suite, params, run_id=run_id)
             save_outcome(run_id, outcome)
+            blocked = blocked or (suite.blocking and outcome["severity"] == "error")
             yield _result(suite, outcome)
+        finished = True
     finally:
+        if blocked or not finished:  # the publish step will not run
+            discard_staging_ahead(run_id)
         try:
             write_reports(run_id)
         except Exception as exc:  # noqa: BLE001 - a report problem must not hide the results

@@ -20,7 +20,6 @@ import shutil
 import sys
 import threading
 from collections.abc import Mapping
-from concurrent.futures import Future
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -58,7 +57,7 @@ DbtProject = _dagster_dbt.DbtProject
 dbt_assets = _dagster_dbt.dbt_assets
 
 from pipelines import config
-from pipelines.lib import incremental
+from pipelines.lib import ahead, incremental
 
 WAREHOUSE_POOL = "duckdb_warehouse"
 OPEN_SCHEMA, RESTRICTED_SCHEMA = "marts", "marts_restricted"
@@ -240,12 +239,12 @@ MART_KEYS = [k for k in warehouse_dbt_assets.keys if k.path[0] in (OPEN_SCHEMA, 
 )
 def dbt_docs(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> dg.MaterializeResult:
     _dbt_env()
-    ahead = _DOCS_AHEAD.pop(context.run.run_id, None)
+    started = ahead.take(context.run.run_id, DOCS_AHEAD)
     # started by the build step of this run (see _start_docs_ahead), else generated here
-    out, regenerated = ahead.result() if ahead is not None else _write_docs(dbt)
+    out, regenerated = started.result() if started is not None else _write_docs(dbt)
     if regenerated:
         context.log.info(f"dbt docs written to {out}"
-                         + (" (generated beside the quality checks)" if ahead is not None else ""))
+                         + (" (generated beside the quality checks)" if started is not None else ""))
     else:
         # the page depends only on the project's documentation and the marts' columns
         context.log.info(f"dbt docs unchanged (same project and mart columns): {out}")
@@ -282,31 +281,21 @@ def _write_docs(dbt: DbtCliResource, background: bool = False) -> tuple[Path, bo
     return out, True
 
 
-# The docs page of a run, started by the run's build step right after `dbt build` and awaited by
-# its docs step (run id → future of _write_docs). `dbt docs generate` opens the warehouse
-# read-only (plugins/onegrid_duckdb.py), so it runs in its own process beside the quality
-# checks, which come first in the in-process executor's order and read the warehouse
-# read-only too; until now it ran after them (qianxinan: 4.0 s on the job's critical path).
-_DOCS_AHEAD: dict[str, Future] = {}
+# The docs page of a run is started by the run's build step right after `dbt build` and awaited
+# by its docs step (pipelines.lib.ahead). `dbt docs generate` opens the warehouse read-only
+# (plugins/onegrid_duckdb.py), so it runs in its own process beside the quality checks, which
+# come first in the in-process executor's order and read the warehouse read-only too; until
+# then it ran after them (qianxinan: 4.0 s on the job's critical path).
+DOCS_AHEAD = "dbt-docs"
 
 
 def _start_docs_ahead(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> None:
     """Start this run's docs when this process also runs its docs step: the in-process executor
     (``onegrid run``, the tests). Under the multiprocess executor every step has a process of
     its own, and the docs step generates the page itself."""
-    plan = context.get_step_execution_context().execution_plan
-    if dbt_docs.op.name not in plan.step_keys_to_execute:
-        return
-    future: Future = Future()
-
-    def work() -> None:
-        try:
-            future.set_result(_write_docs(dbt, background=True))
-        except BaseException as exc:  # reported by the docs step
-            future.set_exception(exc)
-
-    threading.Thread(target=work, name="dbt-docs", daemon=True).start()
-    _DOCS_AHEAD[context.run.run_id] = future
+    if ahead.planned(context, dbt_docs.op.name):
+        ahead.start(context.run.run_id, DOCS_AHEAD, lambda: _write_docs(dbt, background=True),
+                    thread_name="dbt-docs")
 
 
 def _docs_fingerprint() -> str:
