@@ -23,6 +23,7 @@ from pipelines.publish import (
     publish_snapshot,
     snapshot_mode_ok,
     stage_tables,
+    stage_tables_niced,
     verify_snapshot,
 )
 from pipelines.quality.testing import build_sample_warehouse, write_ledger
@@ -108,7 +109,8 @@ def test_tables_staged_ahead_publish_the_same_content(warehouse):
     assert publish_snapshot(quality=quality, staged=staged) == inline  # same content
     assert not staged.folder.exists()
     build_sample_warehouse(config.warehouse_path(), variant=1)
-    staged = stage_tables()
+    staged = stage_tables_niced()  # as the Dagster run does: in a child process
+    assert staged.folder.name.startswith(f".staging-{os.getpid()}-")
     ahead = publish_snapshot(quality=quality, staged=staged)
     assert ahead != inline and not staged.folder.exists()
     qi = json.loads((ahead / "_manifest.json").read_text())["tables"]["quality_issues"]

@@ -360,7 +360,7 @@ def clean_staging(marts: Path | None = None, keep: Path | None = None) -> list[s
     return removed
 
 
-def stage_tables(warehouse: Path | None = None, log=None) -> Staged:
+def stage_tables(warehouse: Path | None = None, log=None, folder: Path | None = None) -> Staged:
     """Write every table of ``marts`` / ``marts_restricted`` as Parquet into a new staging
     folder (the "write" of write-audit-publish), with each table's row count and fingerprint.
 
@@ -376,7 +376,7 @@ def stage_tables(warehouse: Path | None = None, log=None) -> Staged:
     marts = config.marts_dir()
     marts.mkdir(parents=True, exist_ok=True)
     sleep = float(os.environ.get(SLEEP_ENV, "0") or 0)
-    staged = Staged(marts / f"{STAGING_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}")
+    staged = Staged(folder or _new_staging_folder(marts))
     with _OWNED_LOCK:
         _OWNED.add(staged.folder.name)
     try:
@@ -410,6 +410,53 @@ def stage_tables(warehouse: Path | None = None, log=None) -> Staged:
         discard_staged(staged)
         raise
     return staged
+
+
+def _new_staging_folder(marts: Path) -> Path:
+    return marts / f"{STAGING_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
+
+
+def stage_tables_niced(niceness: int = 10) -> Staged:
+    """``stage_tables`` in a child process at a lower CPU priority: it takes the cores the
+    quality checks leave idle rather than theirs (the checks run as fast as alone, and the
+    writing fills their gaps). The folder is named and owned by this process."""
+    import subprocess
+    import sys
+
+    marts = config.marts_dir()
+    marts.mkdir(parents=True, exist_ok=True)
+    staged = Staged(_new_staging_folder(marts))
+    with _OWNED_LOCK:
+        _OWNED.add(staged.folder.name)
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", "from pipelines.publish import _stage_main; _stage_main()",
+             str(staged.folder)],
+            capture_output=True, text=True, check=False,
+            preexec_fn=(lambda: os.nice(niceness)) if hasattr(os, "nice") else None,
+        )
+        result = json.loads(out.stdout.strip().splitlines()[-1]) if out.stdout.strip() else {}
+        if out.returncode != 0 or "tables" not in result:
+            raise PublishError("staging the tables in a child process failed "
+                               f"({result.get('error') or f'exit {out.returncode}'})")
+        staged.tables = result["tables"]
+    except BaseException:
+        discard_staged(staged)
+        raise
+    return staged
+
+
+def _stage_main() -> None:
+    """Child process of ``stage_tables_niced``: stage into the folder named by argv[1] and print
+    the tables as one JSON line (on failure only the error's type, never a value)."""
+    import sys
+
+    try:
+        staged = stage_tables(folder=Path(sys.argv[1]))
+    except Exception as exc:  # noqa: BLE001 - reported to the parent by type only
+        print(json.dumps({"error": type(exc).__name__}))
+        raise SystemExit(1) from None
+    print(json.dumps({"tables": staged.tables}, ensure_ascii=False))
 
 
 def discard_staged(staged: Staged) -> None:

@@ -98,12 +98,15 @@ def _staged_ahead(context: dg.AssetExecutionContext):
 
 def start_staging_ahead(context) -> None:
     """Write the snapshot's tables into a staging folder in the background while the quality
-    checks run, when this process also runs the publish step (the in-process executor)."""
+    checks run, when this process also runs the publish step (the in-process executor). The
+    writing runs in a child process at a lower CPU priority, on the cores the checks leave
+    idle."""
     from pipelines.lib import ahead
-    from pipelines.publish import stage_tables
+    from pipelines.publish import stage_tables_niced
 
     if ahead.planned(context, snapshot.op.name):
-        ahead.start(context.run.run_id, STAGE_AHEAD, stage_tables, thread_name="publish-stage")
+        ahead.start(context.run.run_id, STAGE_AHEAD, stage_tables_niced,
+                    thread_name="publish-stage")
 
 
 def discard_staging_ahead(run_id: str) -> None:
