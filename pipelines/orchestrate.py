@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 
 from pipelines import config
+from pipelines.lib.processes import pid_alive
 
 # The instance config `onegrid run` and `onegrid ui` share. DuckDB allows one writer process:
 # the dbt asset runs in the pool `duckdb_warehouse`, limited to one op at a time across runs.
@@ -116,16 +117,6 @@ def _failed_checks() -> tuple[list[str], int]:
     return failed, warnings
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def recover_crashed_runs(instance) -> list[str]:
     """Runs of `onegrid run` on this host whose process died (SIGKILL, power loss) stay
     STARTED in the instance and keep their concurrency slot (pool `duckdb_warehouse`, limit 1)
@@ -143,7 +134,7 @@ def recover_crashed_runs(instance) -> list[str]:
     for record in records:
         run = record.dagster_run
         pid = int(run.tags.get("onegrid/pid", "0") or 0)
-        if pid and pid != os.getpid() and not _alive(pid):
+        if pid and pid != os.getpid() and not pid_alive(pid):
             instance.report_run_failed(run, message=f"the process running it (pid {pid}) "
                                        "ended without finishing it")
             instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)

@@ -36,6 +36,14 @@ def _digest(folder: Path) -> dict[str, str]:
     }
 
 
+# a run whose one failed check is a warning: published, with one added quality_issues row
+WARNING_ONLY = {"run_id": "r", "checks": [{
+    "check": "mart_dim_house", "source": "warehouse", "blocking": False, "passed": False,
+    "severity": "warning", "expectations": [{
+        "rule": "mart_dim_house.coordinates_in_city", "severity": "warning",
+        "success": False, "detail": "positions inside the city: 3 of 30 rows unexpected"}]}]}
+
+
 @pytest.fixture
 def warehouse(onegrid_env):
     write_ledger("household", "20261101", rows=10)
@@ -77,11 +85,7 @@ def test_publish_layout_manifest_and_tiers(warehouse):
 def test_publish_adds_failed_rules_to_quality_issues(warehouse):
     import pyarrow.parquet as pq
 
-    quality = {"run_id": "r", "checks": [{
-        "check": "mart_dim_house", "source": "warehouse", "blocking": False, "passed": False,
-        "severity": "warning", "expectations": [{
-            "rule": "mart_dim_house.coordinates_in_city", "severity": "warning",
-            "success": False, "detail": "positions inside the city: 3 of 30 rows unexpected"}]}]}
+    quality = WARNING_ONLY
     folder = publish_snapshot(quality=quality)
     qi = pq.read_table(folder / "quality_issues.parquet").to_pylist()
     added = [r for r in qi if r["rule"] == "mart_dim_house.coordinates_in_city"]
@@ -97,11 +101,7 @@ def test_tables_staged_ahead_publish_the_same_content(warehouse):
     """The Dagster run writes the tables while its checks run (stage_tables), then publishes
     them: the same snapshot content as writing them in the publish step, quality rows
     included; a failed blocking check removes the staged tables."""
-    quality = {"run_id": "r", "checks": [{
-        "check": "mart_dim_house", "source": "warehouse", "blocking": False, "passed": False,
-        "severity": "warning", "expectations": [{
-            "rule": "mart_dim_house.coordinates_in_city", "severity": "warning",
-            "success": False, "detail": "positions inside the city: 3 of 30 rows unexpected"}]}]}
+    quality = WARNING_ONLY
     inline = publish_snapshot(quality=quality)
     staged = stage_tables()
     assert staged.folder.name.startswith(f".staging-{os.getpid()}-")

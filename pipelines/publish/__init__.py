@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines import config
+from pipelines.lib.processes import pid_alive
 
 OPEN_SCHEMA = "marts"
 RESTRICTED_SCHEMA = "marts_restricted"
@@ -331,16 +332,6 @@ def _staging_owner(name: str) -> int | None:
     return int(head) if head.isdigit() else None
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def clean_staging(marts: Path | None = None, keep: Path | None = None) -> list[str]:
     """Remove staging folders nobody will publish: those of processes that died (a killed
     publisher) and those this process left behind. Folders of other live processes and
@@ -353,7 +344,7 @@ def clean_staging(marts: Path | None = None, keep: Path | None = None) -> list[s
         owner = _staging_owner(p.name)
         with _OWNED_LOCK:
             owned = p.name in _OWNED
-        if owned or (owner is not None and owner != os.getpid() and _pid_alive(owner)):
+        if owned or (owner is not None and owner != os.getpid() and pid_alive(owner)):
             continue
         _remove_tree(p)
         removed.append(p.name)
