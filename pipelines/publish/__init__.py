@@ -365,11 +365,8 @@ def stage_tables(warehouse: Path | None = None, log=None, folder: Path | None = 
     if not warehouse.exists():
         raise PublishError(f"warehouse not found: {warehouse}")
     marts = config.marts_dir()
-    marts.mkdir(parents=True, exist_ok=True)
     sleep = float(os.environ.get(SLEEP_ENV, "0") or 0)
-    staged = Staged(folder or _new_staging_folder(marts))
-    with _OWNED_LOCK:
-        _OWNED.add(staged.folder.name)
+    staged = _claim_staging(folder)
     try:
         stale = clean_staging(marts)
         if stale:
@@ -403,8 +400,15 @@ def stage_tables(warehouse: Path | None = None, log=None, folder: Path | None = 
     return staged
 
 
-def _new_staging_folder(marts: Path) -> Path:
-    return marts / f"{STAGING_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
+def _claim_staging(folder: Path | None = None) -> Staged:
+    """A staging folder owned by this process (``.staging-<pid>-<token>``, not created yet;
+    ``folder``: one a parent process named and owns)."""
+    marts = config.marts_dir()
+    marts.mkdir(parents=True, exist_ok=True)
+    staged = Staged(folder or marts / f"{STAGING_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}")
+    with _OWNED_LOCK:
+        _OWNED.add(staged.folder.name)
+    return staged
 
 
 def stage_tables_niced(niceness: int = 10) -> Staged:
@@ -414,11 +418,7 @@ def stage_tables_niced(niceness: int = 10) -> Staged:
     import subprocess
     import sys
 
-    marts = config.marts_dir()
-    marts.mkdir(parents=True, exist_ok=True)
-    staged = Staged(_new_staging_folder(marts))
-    with _OWNED_LOCK:
-        _OWNED.add(staged.folder.name)
+    staged = _claim_staging()
     try:
         out = subprocess.run(
             [sys.executable, "-c", "from pipelines.publish import _stage_main; _stage_main()",
