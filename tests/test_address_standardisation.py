@@ -1,11 +1,11 @@
 """Address standardisation (int_addresses_standardised) on texts that exercise each step.
 
-The model standardises the distinct heads and dwelling endings of the texts (the text before
-``3栋2单元502室`` and the ending itself) rather than every whole text; a head that cannot be a
-core, or an ending that does not parse, sends the whole text through the same steps. These
-cases pin the results of both paths: prefixes (city, county, 街道, 社区), Chinese numerals in
-the head and in the ending, 幢 / 号楼, a missing unit or 室, spaces, texts without an ending and
-endings that only parse as part of the whole text. The values are invented.
+Prefixes (city, county, 街道, 社区), Chinese numerals in the road number and in the dwelling
+ending, 幢 / 号楼, a missing unit or 室, spaces, texts with only an ending or none, and an ending
+that parses only as part of the whole text (十2栋: 十 is no address number and stays in the
+core). Any change to the standardisation must keep these results (a rewrite that standardised
+the heads and endings of the texts separately was checked against them). The values are
+invented.
 """
 
 from __future__ import annotations

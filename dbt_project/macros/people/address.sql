@@ -123,24 +123,3 @@ named_struct(
         then 'N|' || regexp_extract({{ a3 }}, '^([^0-9]+)([0-9]+)栋', 1) || '|' || regexp_extract({{ a3 }}, '^([^0-9]+)([0-9]+)栋', 2)
 end)
 {%- endmacro %}
-
-{#- The dwelling ending of an address text: building, optional unit, room (3栋2单元502室,
-    二号楼1201, 5幢301号), numbers in Arabic or Chinese numerals; '' when there is none. The
-    leftmost match, so the text before it ends in neither a digit nor a numeral. -#}
-{% macro address_tail(expr) -%}
-{%- set n = '0-9零〇一二两三四五六七八九十百千' -%}
-regexp_extract({{ expr }}, '([{{ n }}]+(?:栋|幢|号楼)(?:[{{ n }}]+单元)?[{{ n }}]+(?:室|号)?)$', 1)
-{%- endmacro %}
-
-{#- a standardised ending (3栋2单元502室) → struct(building, unit, room), empty strings when it
-    does not parse -#}
-{% macro address_tail_parts(expr) -%}{{ return(adapter.dispatch('address_tail_parts', 'onegrid')(expr)) }}{%- endmacro %}
-{% macro duckdb__address_tail_parts(expr) -%}
-regexp_extract({{ expr }}, '^([0-9]+)栋(?:([0-9]+)单元)?([0-9]+)(?:室|号)?$', ['building', 'unit', 'room'])
-{%- endmacro %}
-{% macro default__address_tail_parts(expr) -%}
-named_struct(
-  {%- for part in ['building', 'unit', 'room'] %}
-  '{{ part }}', regexp_extract({{ expr }}, '^([0-9]+)栋(?:([0-9]+)单元)?([0-9]+)(?:室|号)?$', {{ loop.index }}){{ ',' if not loop.last }}
-  {%- endfor %})
-{%- endmacro %}

@@ -13,13 +13,9 @@
 -- (road + number + compound), building, unit, room. A missing 单元 is unit 1 (the contract
 -- leaves 单元 out only for single-unit buildings); a missing 室 is the same room.
 -- address_key (core|building|unit|room) is what dwellings and people are matched on.
--- The steps run on parts, not on every text: a text is its dwelling ending (building, unit,
--- room: 3栋2单元502室) and the text before it (head). No step reaches across the two, so each
--- distinct head and each distinct ending is standardised once (qianxinan: 1.95M texts, 51,580
--- endings) and the parts are joined back; a text without an ending that parses, or whose head
--- is no core, goes through the steps whole (tests/test_address_standardisation.py pins both).
--- Regular expressions run only on texts that contain their literal words. Only the columns
--- other models read (and the small parsed parts) are written: the
+-- Every step runs once per raw text in one pass (deduplicating the prefix-free texts and joining
+-- back cost more than it saved); regular expressions run only on texts that contain their
+-- literal words. Only the columns other models read (and the small parsed parts) are written: the
 -- intermediate texts (prefix-stripped text, road) cost more to store than to recompute.
 -- Incremental: standardising a text depends only on the text and on the base map's division
 -- names, so a build standardises only the texts it has not seen (a delta: a few thousand).
@@ -76,49 +72,17 @@ compact as (
     from texts
     where address_raw is not null and trim(address_raw) <> ''
 ),
-split as (
-    -- the dwelling ending of a text (building, unit, room: 3栋2单元502室, 二号楼1201) and the
-    -- text before it (head). A city has a few thousand distinct endings and some ten thousand
-    -- distinct heads among millions of texts: each is standardised once.
-    select address_raw, a, nullif({{ onegrid.address_tail('a') }}, '') as tail
-    from compact
-),
-tails as (
-    select tail, t_std, {{ onegrid.address_tail_parts('t_std') }} as tp
-    from (
-        select tail,
-               case when {{ onegrid.contains_text('t1', "'幢'") }} or {{ onegrid.contains_text('t1', "'号楼'") }}
-                    then {{ onegrid.unify_building_suffix('t1') }} else t1 end as t_std
-        from (
-            select tail,
-                   case when {{ onegrid.has_cn_address_number('tail') }}
-                        then {{ onegrid.cn_numerals_to_arabic('tail') }} else tail end as t1
-            from (select distinct tail from split where tail is not null) d
-        ) x
-    ) y
-),
-split_rows as (
-    -- head: the text without an ending that parses; null when there is none (the whole text
-    -- is standardised then)
-    select s.address_raw, s.a, t.t_std, t.tp,
-           case when t.tp.building <> '' then left(s.a, length(s.a) - length(s.tail)) end as head
-    from split s
-    left join tails t on t.tail = s.tail
-),
-chain_in as (
-    -- the texts the steps below run on: every distinct head, and the whole texts without one
-    select distinct coalesce(head, a) as a from split_rows
-),
 district_cut as (
     -- the last county-level name occurring in the text (a city prefix may itself end in 市)
     select
+        c.address_raw,
         c.a,
         list_filter(n.districts, d -> contains(c.a, d)) as hit
-    from chain_in c cross join names n
+    from compact c cross join names n
 ),
 stripped as (
     select
-        a,
+        address_raw,
         len(hit) > 0 as has_division_prefix,
         -- the county-level division the prefix names (the last one in the text)
         case when len(hit) > 0 then substr(list_max(list_transform(hit,
@@ -132,7 +96,7 @@ stripped2 as (
     -- a leading 街道 name, then a leading 社区 name, when they are names of the base map (the
     -- regular expressions only run on texts that contain the word at all)
     select
-        a, has_division_prefix, prefix_district, s1, st_name,
+        address_raw, has_division_prefix, prefix_district, s1, st_name,
         case when list_contains(n.streets, st_name) then substr(s1, length(st_name) + 1) else s1 end as s2,
         n.communities
     from (
@@ -142,7 +106,7 @@ stripped2 as (
 ),
 stripped3 as (
     select
-        a, has_division_prefix, prefix_district,
+        address_raw, has_division_prefix, prefix_district,
         case when list_contains(communities, co_name) then substr(s2, length(co_name) + 1) else s2 end as s3
     from (
         select *, case when {{ onegrid.contains_text('s2', "'社区'") }} then regexp_extract(s2, '^(.{1,12}?社区)', 1) end as co_name
@@ -154,7 +118,7 @@ numerals as (
     -- dozen distinct numeral tokens (三栋, 五零二室, …): each is converted once (numeral_values)
     -- and put in place by position; texts with more than one token take the general conversion.
     select
-        a, has_division_prefix, prefix_district, s3,
+        address_raw, has_division_prefix, prefix_district, s3,
         case when {{ onegrid.has_cn_address_number('s3') }}
              then regexp_extract_all(s3, '[零〇一二两三四五六七八九十百千]+(?:栋|幢|号楼|号|单元|室|层|楼)') end as num_tokens
     from stripped3
@@ -165,7 +129,7 @@ numeral_values as (
 ),
 numerals_converted as (
     select
-        n.a, n.has_division_prefix, n.prefix_district,
+        n.address_raw, n.has_division_prefix, n.prefix_district,
         case when n.num_tokens is null then n.s3
              when len(n.num_tokens) = 1
              then substr(n.s3, 1, strpos(n.s3, n.num_tokens[1]) - 1) || v.val
@@ -176,60 +140,28 @@ numerals_converted as (
 ),
 converted as (
     select
-        a, has_division_prefix, prefix_district, s,
-        -- as a head: its road (the core up to its first number + 号), whether it can be a core
-        nullif(case when {{ onegrid.contains_text('s', "'号'") }} then regexp_extract(s, '^(.*?[0-9]+号)', 1) end, '') as s_road,
-        s <> '' and not regexp_matches(s, '[0-9]$') as s_is_core
-    from (
-        select
-            a, has_division_prefix, prefix_district,
-            case when {{ onegrid.contains_text('s4', "'幢'") }} or {{ onegrid.contains_text('s4', "'号楼'") }}
-                 then {{ onegrid.unify_building_suffix('s4') }} else s4 end as s
-        from numerals_converted
-    ) x
-),
-joined as (
-    -- Every step above acts within the head or within the ending (a head ends in neither a
-    -- digit nor a numeral, and no county, street or community name or numeral run crosses into
-    -- an ending), so head + ending standardised is the whole text standardised. The parsed
-    -- ending is the building, unit and room; the head, when it can be a core (not empty, not
-    -- ending in a digit), is the core. Any other text is parsed whole, as before.
-    select
-        r.address_raw, c.has_division_prefix, c.prefix_district,
-        case when r.head is not null then c.s || r.t_std else c.s end as s,
-        r.head is not null and c.s_is_core as by_parts,
-        c.s as head_s, c.s_road, r.tp
-    from split_rows r
-    join converted c on c.a = coalesce(r.head, r.a)
+        address_raw, has_division_prefix, prefix_district,
+        case when {{ onegrid.contains_text('s4', "'幢'") }} or {{ onegrid.contains_text('s4', "'号楼'") }}
+             then {{ onegrid.unify_building_suffix('s4') }} else s4 end as s
+    from numerals_converted
 ),
 parsed_struct as (
-    select
-        address_raw, has_division_prefix, prefix_district, s, by_parts, s_road,
-        case when by_parts then head_s else p.core end as core,
-        case when by_parts then tp.building else p.building end as building,
-        case when by_parts then tp.unit else p.unit end as unit,
-        case when by_parts then tp.room else p.room end as room
-    from (
-        select *, case when not by_parts then {{ onegrid.address_parts('s') }} end as p
-        from joined
-    ) x
+    select *, {{ onegrid.address_parts('s') }} as p
+    from converted
 ),
 parsed as (
     select
         address_raw, has_division_prefix, prefix_district,
         s as address_stripped,
-        nullif(core, '') as core,
-        nullif(building, '') as building,
-        nullif(unit, '') as unit_raw,
-        nullif(room, '') as room,
-        by_parts, s_road
+        nullif(p.core, '') as core,
+        nullif(p.building, '') as building,
+        nullif(p.unit, '') as unit_raw,
+        nullif(p.room, '') as room
     from parsed_struct
 ),
 roads as (
     -- road = the core up to its first number + 号; compound = the rest (else the whole core)
-    select *,
-           case when by_parts then s_road
-                else nullif(case when {{ onegrid.contains_text('core', "'号'") }} then regexp_extract(core, '^(.*?[0-9]+号)', 1) end, '') end as road
+    select *, nullif(case when {{ onegrid.contains_text('core', "'号'") }} then regexp_extract(core, '^(.*?[0-9]+号)', 1) end, '') as road
     from parsed
 ),
 s as (
