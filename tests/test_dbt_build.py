@@ -97,6 +97,31 @@ def rows(con, sql: str) -> dict:
     return {r[0]: r[1:] for r in con.execute(sql).fetchall()}
 
 
+# --- staging ------------------------------------------------------------------------------
+def test_staging_timestamps_are_the_bronze_instants_in_utc(built, con):
+    """Bronze keeps _extracted_at with its zone (UTC) and event times without one; staging
+    gives both as plain timestamps of the same instant (macros/bronze.sql, bronze_cast)."""
+    import polars as pl
+
+    def bronze(source, table, col):
+        df = pl.read_parquet(built / "bronze" / source / table / "*" / "*.parquet")
+        s = df[col]
+        if s.dtype.time_zone is not None:
+            s = s.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+        return sorted(v for v in s.to_list() if v is not None)
+
+    def staging(model, col):
+        return sorted(r[0] for r in con.execute(
+            f"select {col} from staging.{model} where {col} is not null").fetchall())
+
+    extracted = bronze("household", "persons", "_extracted_at")
+    assert extracted and staging("stg_household__persons", "_extracted_at") == extracted
+    assert staging("stg_incident__events", "reported_at") == bronze("incident", "events",
+                                                                      "reported_at")
+    assert staging("stg_incident__events", "_extracted_at") == bronze("incident", "events",
+                                                                        "_extracted_at")
+
+
 # --- current state ------------------------------------------------------------------------
 def test_current_state_persons(con):
     got = rows(con, "select record_id, birth_date, current_address, change_type "
