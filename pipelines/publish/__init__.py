@@ -332,14 +332,14 @@ def _staging_owner(name: str) -> int | None:
     return int(head) if head.isdigit() else None
 
 
-def clean_staging(marts: Path | None = None, keep: Path | None = None) -> list[str]:
+def clean_staging(marts: Path | None = None) -> list[str]:
     """Remove staging folders nobody will publish: those of processes that died (a killed
     publisher) and those this process left behind. Folders of other live processes and
     those this process is still to publish stay."""
     marts = marts or config.marts_dir()
     removed = []
     for p in marts.glob(STAGING_PREFIX + "*"):
-        if not p.is_dir() or (keep is not None and p.name == keep.name):
+        if not p.is_dir():
             continue
         owner = _staging_owner(p.name)
         with _OWNED_LOCK:
@@ -544,7 +544,7 @@ def publish_snapshot(
 
 def _commit(staged: Staged, marts: Path, summary: dict, force: bool, keep: int, say) -> Path:
     """Make the staged tables the current snapshot (call with the publish lock held)."""
-    stale = clean_staging(marts, keep=staged.folder)
+    stale = clean_staging(marts)  # the staged folder is this process's own: it stays
     if stale:
         say(f"removed {len(stale)} stale staging folder(s) of an interrupted publish")
     deliveries = read_ledger()
