@@ -15,10 +15,12 @@
     pre_hook="{{ onegrid.inputs_mark_reset(onegrid.dwellings_inputs_mark()) }}"
 ) }}
 with owners as (
-    -- id_hash of an accepted number → its person
+    -- id_hash of an accepted number that owns a dwelling → its person (only the owners' numbers:
+    -- grouping every accepted number cost most of an incremental build)
     select id_hash, min(person_key) as person_key
     from {{ ref('int_person_records_resolved') }}
     where id_accepted
+      and id_hash in (select owner_id_hash from {{ ref('int_house_records_resolved') }})
     group by id_hash
 ),
 {%- if is_incremental() %}
