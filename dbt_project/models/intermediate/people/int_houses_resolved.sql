@@ -16,7 +16,7 @@
 ) }}
 with owners as (
     -- id_hash of an accepted number that owns a dwelling → its person (only the owners' numbers:
-    -- grouping every accepted number cost most of an incremental build)
+    -- grouping every accepted number made qianxinan's incremental statement 0.63 s, not 0.50 s)
     select id_hash, min(person_key) as person_key
     from {{ ref('int_person_records_resolved') }}
     where id_accepted
