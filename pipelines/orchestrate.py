@@ -148,14 +148,36 @@ def _run_instance():
     The capture swaps the process's file descriptors 1 and 2 while a step runs, which is not
     safe for the ingestion runs that go side by side in threads (the console ended up pointing
     at a finished step's log file). Runs launched from the UI keep dagster.yaml's capture; these
-    runs' structured events are in the event log as always."""
+    runs' structured events are in the event log as always, in the same files, written through
+    connections that stay open while the run goes on (``pipelines.lib.event_log``)."""
     import dagster as dg
+    from dagster._core.instance.config import dagster_instance_config
     from dagster._core.instance.ref import InstanceRef
 
-    ref = InstanceRef.from_dir(str(config.dagster_home()), overrides={"compute_logs": {
+    home = str(config.dagster_home())
+    overrides: dict = {"compute_logs": {
         "module": "dagster._core.storage.noop_compute_log_manager",
-        "class": "NoOpComputeLogManager"}})
-    return dg.DagsterInstance.from_ref(ref)
+        "class": "NoOpComputeLogManager"}}
+    configured, _ = dagster_instance_config(home)
+    if not any(configured.get(k) for k in STORAGE_KEYS):
+        # Dagster's default SQLite files, written through connections that stay open
+        # (pipelines.lib.event_log); an instance configured with other storage keeps it.
+        overrides["event_log_storage"] = {
+            "module": "pipelines.lib.event_log", "class": "PersistentSqliteEventLogStorage",
+            "config": {"base_dir": os.path.join(home, "history", "runs", "")}}
+    instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(home, overrides=overrides))
+    if not instance.get_python_log_dagster_handler_config():
+        # Dagster calls logging.config.dictConfig at every run start even when dagster.yaml
+        # configures no Python log handlers (it then yields none). dictConfig closes every
+        # handler of the process under the logging lock, which deadlocks against a run in
+        # another thread that is storing an event. Without a configuration the result is
+        # known, so skip the call for runs started here.
+        instance.get_yaml_python_handlers = lambda: []
+    return instance
+
+
+# dagster.yaml keys that choose the instance's storage
+STORAGE_KEYS = ("storage", "run_storage", "event_log_storage", "schedule_storage")
 
 
 def _run_tags() -> dict[str, str]:
@@ -216,14 +238,6 @@ def run_all(generate_if_empty: bool = True, profile: str = "tiny", seed: int = 0
     # big deliveries into a worker process, so the runs overlap on every core).
     from concurrent.futures import ThreadPoolExecutor
 
-    if not instance.get_python_log_dagster_handler_config():
-        # Dagster calls logging.config.dictConfig at every run start even when dagster.yaml
-        # configures no Python log handlers (it then yields none). dictConfig closes every
-        # handler of the process under the logging lock, which deadlocks against a run in
-        # another thread that is storing an event. Without a configuration the result is
-        # known, so skip the call for runs started here.
-        instance.get_yaml_python_handlers = lambda: []
-
     from pipelines.ingestion.engine import (
         PARALLEL_MIN_BYTES,
         ingest_workers,
@@ -249,6 +263,7 @@ def run_all(generate_if_empty: bool = True, profile: str = "tiny", seed: int = 0
     )
     if not result.success:
         summary.failed_runs.append(f"build_and_publish (run {result.run_id})")
+    instance.dispose()  # closes the event log's open connections
 
     summary.rejected = _rejections()
     after = current_snapshot_id()
