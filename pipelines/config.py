@@ -60,6 +60,12 @@ def warehouse_path() -> Path:
     return data_dir() / "warehouse" / "onegrid.duckdb"
 
 
+def dbt_target_dir() -> Path:
+    """dbt's target folder for this data dir (artifacts, logs, partial-parsing state), shared
+    by every dbt command the pipeline runs on it."""
+    return data_dir() / "warehouse" / "dbt_target"
+
+
 def marts_dir() -> Path:
     return data_dir() / "marts"
 

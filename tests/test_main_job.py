@@ -51,6 +51,15 @@ def _snapshot(data: Path) -> Path:
     return data / "marts" / (data / "marts" / "CURRENT").read_text().strip()
 
 
+def _dbt_parse_lines(data: Path) -> list[str]:
+    """What each dbt command on the data dir logged about (partial) parsing, in order."""
+    target = data / "warehouse" / "dbt_target"
+    dbt_log = "".join((target / name).read_text(errors="replace")
+                      for name in ("dbt.log.1", "dbt.log") if (target / name).exists())
+    return [line for line in dbt_log.splitlines()
+            if "partial parsing" in line.lower() and "with arguments" not in line]
+
+
 def _contents(snapshot: Path) -> dict[str, list]:
     """Every table's rows, order-independent."""
     out = {}
@@ -92,6 +101,12 @@ def test_main_job_generates_builds_and_publishes(first_run):
     assert "mart_city_summary" in docs and "<script src=\"http" not in docs
     # `onegrid run` (in-process executor) generates the page while the quality checks run
     assert "generated beside the quality checks" in log
+    # The project was parsed into the new data dir while the sources were ingested; every dbt
+    # command after that parse (the build, the docs) started from it.
+    parse_lines = _dbt_parse_lines(data)
+    full = [i for i, line in enumerate(parse_lines) if "Unable to do partial parsing" in line]
+    assert len(full) == 1 and full[0] == 0, parse_lines
+    assert len(parse_lines) >= 3, parse_lines
     summary = pq.read_table(snap / "mart_city_summary.parquet").to_pylist()
     city = [r for r in summary if r["level"] == "city"]
     assert len(city) == 1 and city[0]["residents"] > 0 and city[0]["grids"] > 0
@@ -173,11 +188,7 @@ def test_sigkill_during_dbt_build_then_rerun_converges(first_run):
     # same project, same mart columns: the docs page stands, dbt docs is not run again
     assert "dbt docs unchanged" in after
     # dbt kept its partial-parsing state in the data dir's target folder: no full re-parse
-    target = data / "warehouse" / "dbt_target"
-    dbt_log = "".join((target / name).read_text(errors="replace")
-                      for name in ("dbt.log.1", "dbt.log") if (target / name).exists())
-    parse_lines = [line for line in dbt_log.splitlines()
-                   if "partial parsing" in line.lower() and "with arguments" not in line]
+    parse_lines = _dbt_parse_lines(data)
     assert parse_lines and "Unable to do partial parsing" not in parse_lines[-1], parse_lines[-3:]
     assert _contents(_snapshot(data)) == expected
     # Nothing a user delivered is modified, and nothing is written into the landing root.

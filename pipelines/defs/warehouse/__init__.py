@@ -69,8 +69,10 @@ def _dbt_target() -> Path:
     and that state is only valid for the profile it was parsed with, whose warehouse path
     depends on ONEGRID_DATA_DIR: with a new folder per invocation (dagster-dbt's default,
     seeded from dbt_project/target) dbt parsed the whole project again before every build and
-    every docs run whenever that seed came from another data dir (2.7 s each on qianxinan)."""
-    return config.data_dir() / "warehouse" / "dbt_target"
+    every docs run whenever that seed came from another data dir (2.7 s each on qianxinan).
+    On a first run `onegrid run` makes that state while the sources are ingested
+    (``orchestrate.start_dbt_parse_ahead``)."""
+    return config.dbt_target_dir()
 
 
 def _dbt_env() -> None:
