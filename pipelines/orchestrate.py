@@ -203,7 +203,7 @@ def _run_instance():
         # handler of the process under the logging lock, which deadlocks against a run in
         # another thread that is storing an event. Without a configuration the result is
         # known, so skip the call for runs started here.
-        instance.get_yaml_python_handlers = lambda: []
+        instance.get_yaml_python_handlers = list
     return instance
 
 
@@ -234,8 +234,6 @@ def run_all(generate_if_empty: bool = True, profile: str = "tiny", seed: int = 0
 
     ensure_dbt_manifest()
     parse_ahead = start_dbt_parse_ahead()
-    import dagster as dg
-
     from pipelines.definitions import defs
 
     instance = _run_instance()
