@@ -75,9 +75,12 @@ def test_runs_side_by_side_are_read_by_a_default_instance(home):
     again = orchestrate._run_instance()
     assert again.get_run_by_id(more.run_id).is_success
     assert len(again.fetch_materializations(dg.AssetKey("upstream"), limit=10).records) == 4
-    # deleting a run's events closes what is open on its file first
     again.delete_run(more.run_id)
     assert again.get_run_by_id(more.run_id) is None
+    assert len(again.fetch_materializations(dg.AssetKey("upstream"), limit=10).records) == 3
+    # wiping removes the run files, which this process had open
+    again.wipe()
+    assert again.get_runs() == [] and not list((home / "history" / "runs").glob("*-*.db"))
     again.dispose()
 
 

@@ -66,14 +66,10 @@ class PersistentSqliteEventLogStorage(SqliteEventLogStorage):
         for engine in engines.values():
             engine.dispose()
 
-    # Before Dagster removes or rewrites database files, close what this process holds open.
+    # Before Dagster removes database files or migrates them, close what this process holds.
     def wipe(self) -> None:
         self._close_connections()
         super().wipe()
-
-    def delete_events(self, run_id: str) -> None:
-        super().delete_events(run_id)
-        self._close_connections()
 
     def upgrade(self) -> None:
         self._close_connections()
