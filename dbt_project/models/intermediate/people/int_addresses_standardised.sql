@@ -22,6 +22,7 @@
 -- Each row keeps the newest delivery of each source when it was written (_seen_household,
 -- _seen_party, _seen_housing): a build reads only the texts of records delivered after those
 -- (every text of an older record is stored already) and drops the ones stored.
+-- _built_at marks the rows a build wrote: the unique test checks those (onegrid.unique_in_build).
 -- A base map with other names (base_map_names changes) empties the model first (pre_hook);
 -- texts that no record uses any more are deleted afterwards (post_hook): the table always
 -- equals a full rebuild (tests/test_dbt_incremental.py).
@@ -203,5 +204,6 @@ select
     (select names_hash from names_hash) as base_map_names,
     (select household from sources_seen) as _seen_household,
     (select party from sources_seen) as _seen_party,
-    (select housing from sources_seen) as _seen_housing
+    (select housing from sources_seen) as _seen_housing,
+    {{ onegrid.build_stamp() }} as _built_at
 from standard
