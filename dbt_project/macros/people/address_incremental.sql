@@ -23,16 +23,23 @@
 {#- The current-state views (int_*_records_latest: versions not ended) written out over the
     versions tables: int_addresses_standardised then waits for the versions only, not for the
     views (at qianxinan dbt started it about 2 s after the person versions were built). -#}
+{#- distinct: one DISTINCT over all four (chained UNIONs grouped the texts twice: qianxinan
+    statement 4.67 → 4.47 s alone) -#}
 {% macro address_texts(distinct=true) -%}
-    {%- set union = 'union' if distinct else 'union all' %}
+    {%- if distinct %}
+    select distinct address_raw from (
+    {%- endif %}
     select current_address as address_raw from {{ ref('int_person_record_versions') }}
     where not _is_ended
-    {{ union }}
+    union all
     select registered_address from {{ ref('int_person_record_versions') }} where not _is_ended
-    {{ union }}
+    union all
     select home_address from {{ ref('int_member_record_versions') }} where not _is_ended
-    {{ union }}
+    union all
     select address from {{ ref('int_house_record_versions') }} where not _is_ended
+    {%- if distinct %}
+    ) all_texts
+    {%- endif %}
 {%- endmacro %}
 
 {#- the address texts of the records whose current version came with a delivery newer than
