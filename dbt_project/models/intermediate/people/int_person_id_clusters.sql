@@ -153,11 +153,15 @@ cluster_size_judged as (
     from accepted group by id_hash
 ),
 addr_keys as (
-    select id_hash, birth_eff, live_h as k from accepted where live_h is not null
-    union
-    select id_hash, birth_eff, reg_h from accepted where reg_h is not null
-    union
-    select id_hash, birth_eff, household_h from accepted where household_h is not null
+    -- one DISTINCT over the three (chained UNIONs grouped the keys twice: qianxinan full
+    -- statement alone 2.62 → 2.29 s)
+    select distinct id_hash, birth_eff, k from (
+        select id_hash, birth_eff, live_h as k from accepted where live_h is not null
+        union all
+        select id_hash, birth_eff, reg_h from accepted where reg_h is not null
+        union all
+        select id_hash, birth_eff, household_h from accepted where household_h is not null
+    ) keys
 ),
 {%- if not is_incremental() %}
 -- candidate pairs of different numbers whose records agree on birth date and address (the
