@@ -62,7 +62,13 @@ def warehouse_path() -> Path:
 
 def dbt_target_dir() -> Path:
     """dbt's target folder for this data dir (artifacts, logs, partial-parsing state), shared
-    by every dbt command the pipeline runs on it."""
+    by the build and the docs (both run in the pool ``duckdb_warehouse``, one at a time). dbt
+    keeps its partial-parsing state there, and that state is only valid for the profile it was
+    parsed with, whose warehouse path depends on ONEGRID_DATA_DIR: with a new folder per
+    invocation (dagster-dbt's default, seeded from dbt_project/target) dbt parsed the whole
+    project again before every build and every docs run whenever that seed came from another
+    data dir (2.7 s each on qianxinan). On a first run `onegrid run` makes that state while
+    the sources are ingested (``orchestrate.start_dbt_parse_ahead``)."""
     return data_dir() / "warehouse" / "dbt_target"
 
 

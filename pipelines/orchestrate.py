@@ -39,6 +39,7 @@ def prepare_environment() -> None:
     if not yaml_path.exists():
         yaml_path.write_text(DAGSTER_YAML)
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    os.environ.setdefault("ONEGRID_DBT_PROJECT_DIR", str(config.DBT_PROJECT_DIR))
     os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 
 
@@ -63,14 +64,17 @@ def ensure_dbt_manifest() -> None:
         import subprocess
 
         _say("dbt project changed since its manifest was prepared: running `dbt parse`")
-        # `--target dev` as dagster-dbt passes it (DbtProject(target="dev")): dbt keeps the
-        # target flag in its partial-parsing state, and without it every later dbt command of
-        # the run would parse the whole project again (about 7 s on this machine).
-        subprocess.run(
-            [config.dbt_executable(), "parse", "--project-dir", str(project), "--profiles-dir", str(project),
-             "--target", "dev", "--quiet"],
-            check=True, cwd=project,
-        )
+        subprocess.run(_dbt_parse_command(), check=True, cwd=project)
+
+
+def _dbt_parse_command() -> list[str]:
+    """`dbt parse` of the project. `--target dev` as dagster-dbt passes it
+    (DbtProject(target="dev")): dbt keeps the target flag in its partial-parsing state, and
+    without it every later dbt command of the run would parse the whole project again (about
+    7 s on this machine)."""
+    project = str(config.DBT_PROJECT_DIR)
+    return [config.dbt_executable(), "parse", "--project-dir", project, "--profiles-dir", project,
+            "--target", "dev", "--quiet"]
 
 
 def start_dbt_parse_ahead():
@@ -82,24 +86,21 @@ def start_dbt_parse_ahead():
     warehouse path is under ONEGRID_DATA_DIR: the first ``dbt build`` on a new data dir parsed
     the whole project before its first model (2.6 s at qianxinan), on one core while the
     other waited. Parsed here, that work overlaps the definitions loading (one core) and the
-    ingestion, and the build starts from the parse. The environment and flags are those
-    dagster-dbt gives its dbt commands (DBT_TARGET_PATH, DBT_LOG_PATH, DBT_PROFILES_DIR,
-    ``--target dev``); were any to differ, the build would parse again, as before."""
+    ingestion, and the build starts from the parse. The target and log folder are the ones
+    dagster-dbt gives its dbt commands, and the flags theirs; were anything to differ, the
+    build would parse again, as before."""
     import subprocess
 
     target = config.dbt_target_dir()
     if (target / "partial_parse.msgpack").exists():
         return None
     target.mkdir(parents=True, exist_ok=True)
-    project = config.DBT_PROJECT_DIR
     env = {**os.environ, "DBT_TARGET_PATH": str(target), "DBT_LOG_PATH": str(target),
-           "DBT_PROFILES_DIR": str(project), "DBT_PROJECT_DIR": str(project),
-           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_LOG_FORMAT": "json"}
-    env.setdefault("ONEGRID_DBT_PROJECT_DIR", str(project))
+           "DBT_LOG_FORMAT": "json"}
     try:
-        return subprocess.Popen([config.dbt_executable(), "parse", "--target", "dev", "--quiet"],
-                                cwd=project, env=env, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return subprocess.Popen(_dbt_parse_command(), cwd=config.DBT_PROJECT_DIR, env=env,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
     except OSError:
         return None  # the build parses
 
@@ -173,6 +174,10 @@ def recover_crashed_runs(instance) -> list[str]:
     return recovered
 
 
+# dagster.yaml keys that choose the instance's storage
+STORAGE_KEYS = ("storage", "run_storage", "event_log_storage", "schedule_storage")
+
+
 def _run_instance():
     """The Dagster instance of ``$DAGSTER_HOME`` for the runs ``onegrid run`` starts, with the
     steps' stdout and stderr left on this console instead of captured into compute-log files.
@@ -193,9 +198,10 @@ def _run_instance():
     if not any(configured.get(k) for k in STORAGE_KEYS):
         # Dagster's default SQLite files, written through connections that stay open
         # (pipelines.lib.event_log); an instance configured with other storage keeps it.
+        default = InstanceRef.config_defaults(home)["event_log_storage"]
         overrides["event_log_storage"] = {
             "module": "pipelines.lib.event_log", "class": "PersistentSqliteEventLogStorage",
-            "config": {"base_dir": os.path.join(home, "history", "runs", "")}}
+            "config": default.config_dict}
     instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(home, overrides=overrides))
     if not instance.get_python_log_dagster_handler_config():
         # Dagster calls logging.config.dictConfig at every run start even when dagster.yaml
@@ -206,9 +212,6 @@ def _run_instance():
         instance.get_yaml_python_handlers = list
     return instance
 
-
-# dagster.yaml keys that choose the instance's storage
-STORAGE_KEYS = ("storage", "run_storage", "event_log_storage", "schedule_storage")
 
 
 def _run_tags() -> dict[str, str]:

@@ -63,18 +63,6 @@ WAREHOUSE_POOL = "duckdb_warehouse"
 OPEN_SCHEMA, RESTRICTED_SCHEMA = "marts", "marts_restricted"
 
 
-def _dbt_target() -> Path:
-    """dbt's target folder for this data dir, shared by the build and the docs (both run in
-    the pool ``duckdb_warehouse``, one at a time). dbt keeps its partial-parsing state there,
-    and that state is only valid for the profile it was parsed with, whose warehouse path
-    depends on ONEGRID_DATA_DIR: with a new folder per invocation (dagster-dbt's default,
-    seeded from dbt_project/target) dbt parsed the whole project again before every build and
-    every docs run whenever that seed came from another data dir (2.7 s each on qianxinan).
-    On a first run `onegrid run` makes that state while the sources are ingested
-    (``orchestrate.start_dbt_parse_ahead``)."""
-    return config.dbt_target_dir()
-
-
 def _dbt_env() -> None:
     """Environment every dbt invocation needs (callers normally set ONEGRID_DATA_DIR)."""
     os.environ.setdefault("ONEGRID_DATA_DIR", str(config.data_dir()))
@@ -154,7 +142,7 @@ def warehouse_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource)
                          f"with --full-refresh: {', '.join(u.split('.')[-1] for u in stale)}")
         args.append("--full-refresh")
     args += _dbt_thread_args(full_refresh=bool(stale))
-    invocation = dbt.cli(args, context=context, target_path=_dbt_target())
+    invocation = dbt.cli(args, context=context, target_path=config.dbt_target_dir())
     # The quality checks that follow import GX (seconds): do it now, while dbt works in its
     # own process and this one mostly waits for its events.
     from pipelines.quality.engine import prewarm
@@ -264,7 +252,7 @@ def _write_docs(dbt: DbtCliResource, background: bool = False) -> tuple[Path, bo
     fingerprint = _docs_fingerprint()
     if out.exists() and stamp.exists() and stamp.read_text(encoding="utf-8") == fingerprint:
         return out, False
-    target = _dbt_target()
+    target = config.dbt_target_dir()
     invocation = dbt.cli(["docs", "generate", "--static", "--select", "path:models/marts"],
                          target_path=target, raise_on_error=True)
     if background and hasattr(os, "setpriority"):
